@@ -1,0 +1,280 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// Upsampling is the official `num_upsampling_layers` option: how many ×2
+// upsamplings the generator makes from its latent grid to the output.
+type Upsampling int
+
+const (
+	// Normal: 5 upsamplings (sw = width/32).
+	Normal Upsampling = iota
+	// More: 6 upsamplings, one more between G_middle_0 and G_middle_1.
+	More
+	// Most: 7 upsamplings and an extra block up_4 at ngf/2 channels.
+	Most
+)
+
+// Layers is the number of ×2 upsamplings, n in sw = width/2^n.
+func (u Upsampling) Layers() int { return 5 + int(u) }
+
+func (u Upsampling) String() string {
+	switch u {
+	case Normal:
+		return "normal"
+	case More:
+		return "more"
+	case Most:
+		return "most"
+	}
+	return fmt.Sprintf("Upsampling(%d)", int(u))
+}
+
+// ParseUpsampling reads the official option value (for flags and metadata).
+func ParseUpsampling(s string) (Upsampling, error) {
+	for _, u := range []Upsampling{Normal, More, Most} {
+		if u.String() == s {
+			return u, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown upsampling %q (want normal, more or most)", s)
+}
+
+func (u Upsampling) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+func (u *Upsampling) UnmarshalText(b []byte) error {
+	v, err := ParseUpsampling(string(b))
+	*u = v
+	return err
+}
+
+// Norm is the parameter-free normalisation inside every SPADE layer.
+type Norm int
+
+const (
+	// BatchNorm uses running statistics at inference (official default,
+	// `spectralspadesyncbatch3x3`).
+	BatchNorm Norm = iota
+	// InstanceNorm normalises each sample's channel over its own pixels
+	// (`spectralspadeinstance3x3`); it keeps no statistics.
+	InstanceNorm
+)
+
+func (n Norm) String() string {
+	switch n {
+	case BatchNorm:
+		return "batch"
+	case InstanceNorm:
+		return "instance"
+	}
+	return fmt.Sprintf("Norm(%d)", int(n))
+}
+
+// ParseNorm reads "batch" or "instance".
+func ParseNorm(s string) (Norm, error) {
+	switch s {
+	case "batch", "syncbatch":
+		return BatchNorm, nil
+	case "instance":
+		return InstanceNorm, nil
+	}
+	return 0, fmt.Errorf("unknown norm %q (want batch or instance)", s)
+}
+
+func (n Norm) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+func (n *Norm) UnmarshalText(b []byte) error {
+	v, err := ParseNorm(string(b))
+	*n = v
+	return err
+}
+
+// Config describes one SPADE model: enough to build its networks and to
+// check a checkpoint against them. Field names follow the official options.
+type Config struct {
+	// Name is a human label (preset name or file stem).
+	Name string `json:"name"`
+	// LabelNC is the number of label classes (official --label_nc),
+	// not counting the "don't care" class.
+	LabelNC int `json:"label_nc"`
+	// ContainDontCare adds one input channel for the "don't care" class,
+	// whose id is LabelNC.
+	ContainDontCare bool `json:"contain_dontcare"`
+	// Instance adds one input channel holding the instance edge map.
+	Instance bool `json:"instance"`
+	// NGF is the generator's base width; the encoder uses it too.
+	NGF int `json:"ngf"`
+	// NDF is the discriminator's base width.
+	NDF int `json:"ndf"`
+	// NHidden is the width of each SPADE layer's shared MLP (128 officially).
+	NHidden int `json:"nhidden"`
+	// ZDim is the style code size (256 officially).
+	ZDim int `json:"z_dim"`
+	// UseVAE: the generator starts from a style code z and a style encoder
+	// exists; otherwise it starts from the shrunk label map.
+	UseVAE bool `json:"use_vae"`
+	// Width is the output width (official --crop_size).
+	Width int `json:"width"`
+	// AspectRatio is width/height.
+	AspectRatio float64    `json:"aspect_ratio"`
+	Upsampling  Upsampling `json:"upsampling"`
+	Norm        Norm       `json:"norm"`
+	// EncoderLayers is 6 normally; 5 for checkpoints without layer6 (their
+	// encoder input is then 128×128 so that the last grid is still 4×4).
+	EncoderLayers int `json:"encoder_layers"`
+	// NumD and NLayersD shape the multi-scale discriminator.
+	NumD     int `json:"num_d"`
+	NLayersD int `json:"n_layers_d"`
+}
+
+// SemanticNC is the number of channels of the generator's label input:
+// one-hot classes, "don't care", instance edges.
+func (c Config) SemanticNC() int {
+	n := c.LabelNC
+	if c.ContainDontCare {
+		n++
+	}
+	if c.Instance {
+		n++
+	}
+	return n
+}
+
+// NumClasses is how many class ids a label map may use (LabelNC, plus the
+// "don't care" id LabelNC when the model has it).
+func (c Config) NumClasses() int {
+	if c.ContainDontCare {
+		return c.LabelNC + 1
+	}
+	return c.LabelNC
+}
+
+// LatentSize is (sh, sw), the generator's first grid, as the official
+// compute_latent_vector_size: sw = width/2^n, sh = round(sw/aspect).
+func (c Config) LatentSize() (sh, sw int) {
+	sw = c.Width >> c.Upsampling.Layers()
+	sh = int(math.Round(float64(sw) / c.AspectRatio))
+	return sh, sw
+}
+
+// Height is the output height: the latent height times 2^n.
+func (c Config) Height() int {
+	sh, _ := c.LatentSize()
+	return sh << c.Upsampling.Layers()
+}
+
+// EncoderSize is the side of the square the style image is resized to.
+func (c Config) EncoderSize() int { return 4 << c.EncoderLayers }
+
+// Validate reports the first inconsistency.
+func (c Config) Validate() error {
+	switch {
+	case c.LabelNC < 1 || c.LabelNC > 255:
+		return fmt.Errorf("label_nc %d out of range 1..255", c.LabelNC)
+	case c.NGF < 2:
+		return fmt.Errorf("ngf %d must be at least 2", c.NGF)
+	case c.NHidden < 1:
+		return fmt.Errorf("nhidden %d must be positive", c.NHidden)
+	case c.UseVAE && c.ZDim < 1:
+		return fmt.Errorf("z_dim %d must be positive", c.ZDim)
+	case c.AspectRatio <= 0:
+		return fmt.Errorf("aspect ratio %g must be positive", c.AspectRatio)
+	case c.Upsampling < Normal || c.Upsampling > Most:
+		return fmt.Errorf("bad upsampling %d", c.Upsampling)
+	case c.Norm < BatchNorm || c.Norm > InstanceNorm:
+		return fmt.Errorf("bad norm %d", c.Norm)
+	case c.UseVAE && c.EncoderLayers != 5 && c.EncoderLayers != 6:
+		return fmt.Errorf("encoder layers %d must be 5 or 6", c.EncoderLayers)
+	}
+	sh, sw := c.LatentSize()
+	if sw < 1 || sh < 1 {
+		return fmt.Errorf("width %d with aspect ratio %g and %s upsampling leaves no latent grid (need width ≥ %d)",
+			c.Width, c.AspectRatio, c.Upsampling, 1<<c.Upsampling.Layers())
+	}
+	if sw<<c.Upsampling.Layers() != c.Width {
+		return fmt.Errorf("width %d is not a multiple of %d (%s upsampling)", c.Width, 1<<c.Upsampling.Layers(), c.Upsampling)
+	}
+	return nil
+}
+
+// JSON is the config as stored in checkpoint metadata.
+func (c Config) JSON() string {
+	b, _ := json.Marshal(c) // cannot fail: plain fields only
+	return string(b)
+}
+
+// ParseConfig reads a config from checkpoint metadata and validates it.
+func ParseConfig(s string) (Config, error) {
+	var c Config
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return c, fmt.Errorf("parse config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// Preset names a ready-made config.
+type Preset int
+
+const (
+	// Landscape is the project's own small model for live painting on a
+	// CPU, trained on the built-in landscapes.
+	Landscape Preset = iota
+	// ADE20K: 150 classes + don't care, 256², normal upsampling, no VAE
+	// (the official ade20k pretrained model).
+	ADE20K
+	// COCO: 182 classes + don't care + instance edges, 256².
+	COCO
+	// Cityscapes: 35 classes + instance edges, 512×256, more upsampling.
+	Cityscapes
+)
+
+var presetNames = [...]string{"landscape", "ade20k", "coco", "cityscapes"}
+
+func (p Preset) String() string {
+	if p >= 0 && int(p) < len(presetNames) {
+		return presetNames[p]
+	}
+	return fmt.Sprintf("Preset(%d)", int(p))
+}
+
+// Presets lists every preset, for help texts.
+func Presets() []Preset { return []Preset{Landscape, ADE20K, COCO, Cityscapes} }
+
+// ParsePreset finds a preset by name.
+func ParsePreset(s string) (Preset, error) {
+	for i, n := range presetNames {
+		if n == s {
+			return Preset(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown preset %q (want one of %v)", s, presetNames)
+}
+
+// Config returns the preset's config.
+func (p Preset) Config() Config {
+	c := Config{
+		Name: p.String(), NGF: 64, NDF: 64, NHidden: 128, ZDim: 256,
+		Width: 256, AspectRatio: 1, Upsampling: Normal, Norm: BatchNorm,
+		EncoderLayers: 6, NumD: 2, NLayersD: 4,
+	}
+	switch p {
+	case Landscape:
+		c.LabelNC, c.ContainDontCare = 16, false
+		c.NGF, c.NDF, c.NHidden = 16, 16, 32
+		c.UseVAE = true
+		c.Norm = InstanceNorm
+	case ADE20K:
+		c.LabelNC, c.ContainDontCare = 150, true
+	case COCO:
+		c.LabelNC, c.ContainDontCare, c.Instance = 182, true, true
+	case Cityscapes:
+		c.LabelNC, c.Instance = 35, true
+		c.Width, c.AspectRatio, c.Upsampling = 512, 2, More
+	}
+	return c
+}
