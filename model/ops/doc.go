@@ -1,0 +1,40 @@
+// Package ops holds the hand-written gorgonia operations that the SPADE
+// generator and discriminator need, for float32 NCHW tensors.
+//
+// They exist because the matching gorgonia v0.9.18 built-ins are wrong or
+// too slow for this model, as measured in this project:
+//
+//   - Sum and Mean over several axes at once give wrong results, so every
+//     built-in whose gradient reduces over (N, H, W) at once (a broadcast
+//     bias add, a hand-built batch or instance norm) is wrong too;
+//   - AveragePool2D has a wrong backward pass, and a wrong forward pass
+//     when padded;
+//   - GroupNorm (which with one group per channel would be instance norm)
+//     is wrong above 16×16;
+//   - Upsample2D is right but about 100× slower than a plain loop;
+//   - BatchNorm always applies a learned scale and bias, while SPADE needs
+//     the parameter-free normalisation.
+//
+// Every op here computes in plain Go loops (float64 accumulation for
+// statistics and reductions), matches the PyTorch function named in its
+// doc comment, and splits its work across goroutines by (n, c) plane,
+// channel or element range, one chunk per GOMAXPROCS, so small inputs stay
+// on the calling goroutine.
+//
+// # Using the ops in a graph
+//
+// Each constructor (InstanceNorm, BatchNormTrain, UpsampleNearest, ...)
+// returns a *gorgonia.Node. Its shape is inferred when the node is made,
+// so its inputs must have known shapes: create inputs with
+// gorgonia.WithShape. The ops implement gorgonia.SDOp (symbolic
+// differentiation), so train with gorgonia.Grad (or Backpropagate) and a
+// TapeMachine; they do not implement ADOp, so the LispMachine cannot
+// differentiate through them.
+//
+// Each op keeps its output buffer and writes into it again on the next
+// run of the machine (the TapeMachine's Reset drops all registers, so
+// gorgonia itself would allocate fresh tensors every run). A value read
+// from a node after RunAll is therefore only valid until the next run:
+// copy it (tensor.Clone) if it must survive. For the same reason a graph
+// that uses these ops must not be run by two machines at the same time.
+package ops
