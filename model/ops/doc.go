@@ -4,16 +4,21 @@
 // They exist because the matching gorgonia v0.9.18 built-ins are wrong or
 // too slow for this model, as measured in this project:
 //
-//   - Sum and Mean over several axes at once give wrong results, so every
-//     built-in whose gradient reduces over (N, H, W) at once (a broadcast
-//     bias add, a hand-built batch or instance norm) is wrong too;
-//   - AveragePool2D has a wrong backward pass, and a wrong forward pass
-//     when padded;
+//   - Sum and Mean over several axes at once give wrong results, so a
+//     hand-built batch or instance norm (means over (N, H, W) or (H, W))
+//     is wrong;
+//   - AveragePool2D divides every window sum by the input width instead of
+//     the window size, and its gradient is wrong too;
 //   - GroupNorm (which with one group per channel would be instance norm)
 //     is wrong above 16×16;
 //   - Upsample2D is right but about 100× slower than a plain loop;
 //   - BatchNorm always applies a learned scale and bias, while SPADE needs
 //     the parameter-free normalisation.
+//
+// LeakyRelu, a broadcast bias add and xhat·(1 + gamma) + beta built from
+// Add and HadamardProd are right (values and gradients) but several times
+// slower and allocate full-size temporaries at every run, so fused
+// versions are here as well (see builtin_test.go and bench_test.go).
 //
 // Every op here computes in plain Go loops (float64 accumulation for
 // statistics and reductions), matches the PyTorch function named in its

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -30,17 +31,22 @@ func (k *leaky) dims() ([]int, int) { return []int{k.nd}, k.nd }
 func (k *leaky) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 
 func (k *leaky) compute(y []float32, _ tensor.Shape, in [][]float32, _ []tensor.Shape) {
-	x, a := in[0], k.alpha
+	x, f := in[0], [2]float32{1, k.alpha}
 	parallelElems(len(y), func(lo, hi int) {
 		xs, ys := x[lo:hi], y[lo:hi]
 		for i, v := range xs {
-			if v > 0 {
-				ys[i] = v
-			} else {
-				ys[i] = v * a
-			}
+			ys[i] = v * f[notPositive(v)]
 		}
 	})
+}
+
+// notPositive is 0 if v > 0, else 1, without a branch: on activations the
+// sign is random, and a mispredicted branch per element made LeakyReLU
+// six times slower. (b−1)|b has its top bit set exactly when b is 0
+// (+0) or has the sign bit set.
+func notPositive(v float32) uint32 {
+	b := math.Float32bits(v)
+	return ((b - 1) | b) >> 31
 }
 
 func (k *leaky) diffWRT() []bool { return []bool{true} }
@@ -65,25 +71,22 @@ func (k *leakyGrad) shape(in []tensor.Shape) (tensor.Shape, error) {
 }
 
 func (k *leakyGrad) compute(dx []float32, _ tensor.Shape, in [][]float32, _ []tensor.Shape) {
-	x, dy, a := in[0], in[1], k.alpha
+	x, dy, f := in[0], in[1], [2]float32{1, k.alpha}
 	parallelElems(len(dx), func(lo, hi int) {
 		xs, ds, out := x[lo:hi], dy[lo:hi], dx[lo:hi]
 		for i, v := range xs {
-			if v > 0 {
-				out[i] = ds[i]
-			} else {
-				out[i] = ds[i] * a
-			}
+			out[i] = ds[i] * f[notPositive(v)]
 		}
 	})
 }
 
 // AddBias adds a per-channel bias b ([C]) to x ([N, C, H, W]), as a
-// convolution with bias does. gorgonia can express it as a BroadcastAdd
-// of b reshaped to [1, C, 1, 1], but the gradient of that w.r.t. b is a
-// Sum over three axes at once, which gorgonia gets wrong; here the bias
-// gradient sums dy over (N, H, W) one channel at a time, and the gradient
-// w.r.t. x is dy itself, with no node.
+// convolution with bias does. gorgonia's BroadcastAdd of b reshaped to
+// [1, C, 1, 1] gives the same values and gradients (it broadcasts and
+// reduces one axis at a time, so it escapes the multi-axis Sum defect),
+// but it materialises the repeated bias at full size and takes about ten
+// times as long. Here the gradient w.r.t. x is dy itself, with no node,
+// and the bias gradient sums dy over (N, H, W) per channel in float64.
 func AddBias(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	return apply(addBias{}, x, b)
 }

@@ -47,6 +47,12 @@ func gradCases() []gradCase {
 			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return AddBias(ins[0], ins[1]) }},
 		{name: "Modulate", shapes: [][]int{{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}},
 			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return Modulate(ins[0], ins[1], ins[2]) }},
+		{name: "SharedInput", shapes: [][]int{{1, 2, 3, 4}},
+			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) {
+				// x·(1 + x) + x: gorgonia must add the three gradient terms,
+				// one of which is the incoming gradient node itself.
+				return Modulate(ins[0], ins[0], ins[0])
+			}},
 		{name: "Chain", shapes: [][]int{{2, 3, 6, 6}, {2, 3, 6, 6}, {2, 3, 6, 6}},
 			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) {
 				// A SPADE block in miniature: norm, modulate, activate, resample.

@@ -157,33 +157,47 @@ func (k *avgPool) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.Shape{s[0], s[1], k.outSize(s[2]), k.outSize(s[3])}, nil
 }
 
-// window returns the rows (or columns) [lo, hi) of the input under output
-// row (column) o, clipped to the input.
-func (k *avgPool) window(o, n int) (lo, hi int) {
-	lo = o*k.s - k.p
-	hi = min(lo+k.k, n)
-	return max(lo, 0), hi
+// span is the input rows (or columns) [lo, hi) under one output row
+// (column), clipped to the input.
+type span struct{ lo, hi int }
+
+// spans lists the span of each of the out output rows over n input rows.
+// Computing them once per call keeps the window arithmetic out of the
+// inner loops.
+func (k *avgPool) spans(out, n int) []span {
+	s := make([]span, out)
+	for o := range s {
+		lo := o*k.s - k.p
+		s[o] = span{max(lo, 0), min(lo+k.k, n)}
+	}
+	return s
 }
 
 func (k *avgPool) compute(y []float32, outShape tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	x := in[0]
 	h, w := shapes[0][2], shapes[0][3]
 	oh, ow := outShape[2], outShape[3]
+	rows, cols := k.spans(oh, h), k.spans(ow, w)
 	planes := outShape[0] * outShape[1]
 	parallelFor(planes, len(x), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp, yp := x[p*h*w:(p+1)*h*w], y[p*oh*ow:(p+1)*oh*ow]
-			for i := 0; i < oh; i++ {
-				h0, h1 := k.window(i, h)
-				for j := 0; j < ow; j++ {
-					w0, w1 := k.window(j, w)
-					var s float32
-					for r := h0; r < h1; r++ {
-						for _, v := range xp[r*w+w0 : r*w+w1] {
+			for i, rs := range rows {
+				out := yp[i*ow : (i+1)*ow]
+				clear(out)
+				// Sum the window row by row into the output row.
+				for r := rs.lo; r < rs.hi; r++ {
+					src := xp[r*w : (r+1)*w]
+					for j, cs := range cols {
+						var s float32
+						for _, v := range src[cs.lo:cs.hi] {
 							s += v
 						}
+						out[j] += s
 					}
-					yp[i*ow+j] = s / float32((h1-h0)*(w1-w0))
+				}
+				for j, cs := range cols {
+					out[j] /= float32((rs.hi - rs.lo) * (cs.hi - cs.lo))
 				}
 			}
 		}
@@ -225,20 +239,24 @@ func (k *avgPoolGrad) compute(dx []float32, outShape tensor.Shape, in [][]float3
 	dy := in[1]
 	h, w := outShape[2], outShape[3]
 	oh, ow := shapes[1][2], shapes[1][3]
+	rows, cols := fwd.spans(oh, h), fwd.spans(ow, w)
 	planes := outShape[0] * outShape[1]
 	parallelFor(planes, len(dx), func(lo, hi int) {
+		g := make([]float32, ow)
 		for p := lo; p < hi; p++ {
 			dxp, dyp := dx[p*h*w:(p+1)*h*w], dy[p*oh*ow:(p+1)*oh*ow]
 			clear(dxp)
-			for i := 0; i < oh; i++ {
-				h0, h1 := fwd.window(i, h)
-				for j := 0; j < ow; j++ {
-					w0, w1 := fwd.window(j, w)
-					g := dyp[i*ow+j] / float32((h1-h0)*(w1-w0))
-					for r := h0; r < h1; r++ {
-						row := dxp[r*w+w0 : r*w+w1]
-						for t := range row {
-							row[t] += g
+			for i, rs := range rows {
+				for j, cs := range cols {
+					g[j] = dyp[i*ow+j] / float32((rs.hi-rs.lo)*(cs.hi-cs.lo))
+				}
+				for r := rs.lo; r < rs.hi; r++ {
+					dst := dxp[r*w : (r+1)*w]
+					for j, cs := range cols {
+						gj := g[j]
+						win := dst[cs.lo:cs.hi]
+						for t := range win {
+							win[t] += gj
 						}
 					}
 				}

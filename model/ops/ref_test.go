@@ -488,3 +488,22 @@ func TestUsePreallocDo(t *testing.T) {
 		t.Error("register aliasing the input accepted")
 	}
 }
+
+func TestNotPositive(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, c := range []struct {
+		v    float32
+		want uint32
+	}{
+		{1, 0}, {math.SmallestNonzeroFloat32, 0}, {math.MaxFloat32, 0}, {float32(math.Inf(1)), 0},
+		{0, 1}, {float32(math.Copysign(0, -1)), 1}, {-math.SmallestNonzeroFloat32, 1}, {-3, 1},
+		{float32(math.Inf(-1)), 1},
+	} {
+		if got := notPositive(c.v); got != c.want {
+			t.Errorf("notPositive(%g) = %d, want %d", c.v, got, c.want)
+		}
+	}
+	if notPositive(nan) > 1 || notPositive(-nan) > 1 {
+		t.Error("NaN gave an index out of range")
+	}
+}
