@@ -149,20 +149,30 @@ func discriminatorWidths(c Config) []int {
 	return append(w, 1)
 }
 
+// dLayerPrefix names a discriminator conv. The official code wraps each
+// layer in nn.Sequential(conv, lrelu), and a normalised conv in a further
+// nn.Sequential(conv, norm), hence the extra ".0" on those.
+func dLayerPrefix(d, n int, plain bool) string {
+	if plain {
+		return fmt.Sprintf("discriminator_%d.model%d.0", d, n)
+	}
+	return fmt.Sprintf("discriminator_%d.model%d.0.0", d, n)
+}
+
 // DiscriminatorSpecs lists the multi-scale discriminator's parameters:
-// discriminator_K.modelN.0 — plain conv first and last, spectral norm
-// (no bias, instance norm follows) in between.
+// discriminator_K.modelN.0 — plain conv first and last — and
+// discriminator_K.modelN.0.0 in between: spectral norm, no bias, instance
+// norm after it.
 func DiscriminatorSpecs(c Config) []Spec {
 	var s specSet
 	ws := discriminatorWidths(c)
 	for d := 0; d < c.NumD; d++ {
 		in := c.DInputNC()
 		for n, out := range ws {
-			prefix := fmt.Sprintf("discriminator_%d.model%d.0", d, n)
 			if n == 0 || n == len(ws)-1 {
-				s.conv(prefix, out, in, 4, true)
+				s.conv(dLayerPrefix(d, n, true), out, in, 4, true)
 			} else {
-				s.snConv(prefix, out, in, 4, false)
+				s.snConv(dLayerPrefix(d, n, false), out, in, 4, false)
 			}
 			in = out
 		}

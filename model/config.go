@@ -155,7 +155,7 @@ func (c Config) NumClasses() int {
 // compute_latent_vector_size: sw = width/2^n, sh = round(sw/aspect).
 func (c Config) LatentSize() (sh, sw int) {
 	sw = c.Width >> c.Upsampling.Layers()
-	sh = int(math.Round(float64(sw) / c.AspectRatio))
+	sh = int(math.RoundToEven(float64(sw) / c.AspectRatio))
 	return sh, sw
 }
 

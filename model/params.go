@@ -124,7 +124,7 @@ func InitParams(specs []Spec, rng *rand.Rand) Params {
 		n := nd.ShapeSize(s.Shape)
 		switch s.Kind {
 		case NumBatches:
-			p[s.Key] = tensor.New(tensor.WithShape(), tensor.WithBacking([]int64{0}))
+			p[s.Key] = tensor.New(tensor.FromScalar(int64(0)))
 			continue
 		}
 		d := make([]float32, n)
