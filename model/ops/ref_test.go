@@ -507,3 +507,20 @@ func TestNotPositive(t *testing.T) {
 		t.Error("NaN gave an index out of range")
 	}
 }
+
+// TestNearestIndexFloat32 pins pairs of sizes where PyTorch's float32
+// rule picks another source pixel than exact integer arithmetic
+// floor(i·in/out) would (found by comparing with torch 1.13; the float32
+// rule matched torch on all 17955 size pairs tried).
+func TestNearestIndexFloat32(t *testing.T) {
+	for _, c := range []struct{ in, out, i, torch int }{
+		{2, 82, 41, 0},  // exact: 1
+		{4, 82, 41, 1},  // exact: 2
+		{3, 123, 41, 0}, // exact: 1
+		{3, 123, 82, 1}, // exact: 2
+	} {
+		if got := nearestIndex(c.in, c.out)[c.i]; got != c.torch {
+			t.Errorf("%d→%d index %d: got source %d, torch %d", c.in, c.out, c.i, got, c.torch)
+		}
+	}
+}
