@@ -94,9 +94,10 @@ func (k *norm) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0].Clone(), nil
 }
 
-// layout views x as [n, c, hw] where statistics are taken per c.
-func (k *norm) layout(s tensor.Shape) (n, c, hw int) {
-	if k.stats == nil {
+// layout views an NCHW shape as [n, c, hw] with statistics taken per c:
+// per channel over (N, H, W) for batch norm, per plane for instance norm.
+func layout(s tensor.Shape, batch bool) (n, c, hw int) {
+	if !batch {
 		return 1, s[0] * s[1], s[2] * s[3]
 	}
 	return s[0], s[1], s[2] * s[3]
@@ -104,7 +105,7 @@ func (k *norm) layout(s tensor.Shape) (n, c, hw int) {
 
 func (k *norm) compute(out []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	x := in[0]
-	n, c, hw := k.layout(shapes[0])
+	n, c, hw := layout(shapes[0], k.stats != nil)
 	m := float64(n * hw)
 	if k.stats != nil {
 		k.stats.Mean = resize(k.stats.Mean, c)
@@ -166,11 +167,7 @@ func (k *normGrad) shape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (k *normGrad) compute(out []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	x, dy := in[0], in[1]
-	fwd := norm{eps: k.eps}
-	if k.batch {
-		fwd.stats = &BatchStats{} // only selects the layout
-	}
-	n, c, hw := fwd.layout(shapes[0])
+	n, c, hw := layout(shapes[0], k.batch)
 	m := float64(n * hw)
 	parallelFor(c, 2*len(x), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
