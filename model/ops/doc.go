@@ -36,6 +36,11 @@
 // TapeMachine; they do not implement ADOp, so the LispMachine cannot
 // differentiate through them.
 //
+// Training and inference need different graphs (or at least different
+// nodes): BatchNormTrain normalises with the batch's statistics and fills
+// its BatchStats at every run, BatchNormEval uses fixed running
+// statistics, which the trainer keeps with BatchStats.UpdateRunning.
+//
 // Each op keeps its output buffer and writes into it again on the next
 // run of the machine (the TapeMachine's Reset drops all registers, so
 // gorgonia itself would allocate fresh tensors every run). A value read
