@@ -1,0 +1,68 @@
+# spadepaint — see README.md.
+SHELL := /bin/bash
+GO ?= go
+BIN := spadepaint
+# System packages: a C compiler and the X11/GL headers Fyne's GLFW needs,
+# OpenBLAS for fast convolutions, and Xvfb/xdotool/ImageMagick for the
+# end-to-end test in a real window.
+APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev libopenblas-dev
+APT_TEST := xvfb xdotool imagemagick xauth
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# OpenBLAS through gonum's netlib (cgo) when installed; pure Go otherwise.
+HAVE_OPENBLAS := $(shell ldconfig -p 2>/dev/null | grep -q "libopenblas.so " && echo yes)
+ifeq ($(HAVE_OPENBLAS),yes)
+  TAGS := -tags openblas
+  export CGO_LDFLAGS := -lopenblas
+endif
+
+.PHONY: all run build deps deps-test test test-short e2e bench lint package clean
+
+all: build
+
+run: deps build
+	./$(BIN)
+
+build:
+	$(GO) build $(TAGS) -o $(BIN) .
+
+# Install the missing system packages (Debian/Ubuntu).
+deps:
+	@missing=$$(for p in $(APT_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+deps-test: deps
+	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+# The full suite: unit, parity, widget and fuzz-seed tests, then the
+# end-to-end test in a real window.
+test: deps-test
+	$(GO) vet $(TAGS) ./...
+	$(GO) test $(TAGS) -timeout 20m ./...
+	$(MAKE) e2e
+
+test-short:
+	$(GO) test $(TAGS) -short ./...
+
+e2e: build
+	./scripts/e2e.sh ./$(BIN)
+
+bench:
+	$(GO) test $(TAGS) -run '^$$' -bench . -benchtime 3x -benchmem ./model/
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
+	  /usr/bin/python3 scripts/torch_bench.py --ngf 16 --label-nc 12 --size 256 --vae --encoder --norm instance --nhidden 32; \
+	  /usr/bin/python3 scripts/torch_bench.py --ngf 64 --label-nc 151 --size 256 --no-vae --norm batch --nhidden 128; \
+	else echo "no torch at /usr/bin/python3: PyTorch reference skipped"; fi
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet $(TAGS) ./...
+
+package: deps
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release
+	@ls -l *.tar.xz
+
+clean:
+	rm -f $(BIN) *.tar.xz
