@@ -16,8 +16,13 @@ import (
 
 // Model is a SPADE generator, with its style encoder when it has one,
 // ready for inference (eval mode: running statistics, fixed spectral
-// norm). Its methods are safe for concurrent use; runs are serialised
-// because a gorgonia graph belongs to one goroutine at a time.
+// norm). Its methods are safe for concurrent use; runs are serialised.
+//
+// Generate and Encode run on the hand-written CPU engine (engine.go),
+// which keeps what the label map decides between renders and prepared
+// copies of some weights: G and E must not change after the first render
+// (build a new Model for new weights). GenerateGraph and EncodeGraph run
+// the gorgonia graphs, the reference the engine is tested against.
 type Model struct {
 	Config Config
 	G, E   Params
@@ -26,6 +31,7 @@ type Model struct {
 	resolved Params // W_orig/σ of every spectral-norm layer, computed once
 	gens     map[int]*genRunner
 	encs     map[int]*encRunner
+	eng      *engine
 }
 
 // NewModel checks the weights against the config and prepares inference.
@@ -81,13 +87,59 @@ func (m *Model) RandomZ(n int, seed int64) []float32 {
 
 // Generate renders labels with style codes z ([N, z_dim]; ignored and
 // may be nil for models without a VAE).
+//
+// It keeps the label-dependent part of the network (every SPADE layer's
+// γ and β) between calls: a call with the labels of the last one (a new
+// style) re-runs only the main path, and a call whose labels differ in a
+// small region (a brush stroke) recomputes γ and β only where the change
+// reaches. The output equals a render from scratch. A cancelled context
+// stops the render early; the work done on the labels is kept.
 func (m *Model) Generate(ctx context.Context, l *Labels, z []float32) (*Image, error) {
-	c := m.Config
-	if err := l.Check(c); err != nil {
+	if err := m.checkGenerate(l, z); err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if m.eng == nil {
+		e, err := newEngine(m.Config, m.G)
+		if err != nil {
+			return nil, fmt.Errorf("generator: %w", err)
+		}
+		m.eng = e
+	}
+	return m.eng.generate(ctx, l, z)
+}
+
+// DropCache forgets the label-dependent state kept by Generate, so that
+// the next render is computed from scratch (cold), as for a new label map.
+// Its buffers stay allocated.
+func (m *Model) DropCache() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.eng != nil {
+		m.eng.dropCache()
+	}
+}
+
+func (m *Model) checkGenerate(l *Labels, z []float32) error {
+	c := m.Config
+	if err := l.Check(c); err != nil {
+		return err
+	}
 	if c.UseVAE && len(z) != l.N*c.ZDim {
-		return nil, fmt.Errorf("style code has %d values, want %d (N=%d × z_dim=%d)", len(z), l.N*c.ZDim, l.N, c.ZDim)
+		return fmt.Errorf("style code has %d values, want %d (N=%d × z_dim=%d)", len(z), l.N*c.ZDim, l.N, c.ZDim)
+	}
+	return nil
+}
+
+// GenerateGraph is Generate on the gorgonia graph, without any caching:
+// the reference the engine is tested against.
+func (m *Model) GenerateGraph(ctx context.Context, l *Labels, z []float32) (*Image, error) {
+	if err := m.checkGenerate(l, z); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

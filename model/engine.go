@@ -1,0 +1,654 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// The engine is a hand-written CPU implementation of the generator's
+// eval-mode forward pass, equal to the gorgonia graph (and PyTorch) within
+// float32 rounding, built for live painting:
+//
+//   - Every SPADE layer's γ and β depend on the label map only. They are
+//     computed once per label map and kept, folded with the batch-norm
+//     statistics into one multiply-add per value (A = (1+γ)/σ,
+//     B = β − μ·A), so a new style re-runs only the main path.
+//   - When the labels change, each layer recomputes γ and β only in the box
+//     the change can reach at its scale (the changed pixels, nearest-resized,
+//     dilated by 2 for mlp_shared and mlp_gamma/beta, 1 more with instance
+//     edges), and the main path is re-run (every one of its values depends
+//     on every label through the 3×3 convolutions at 8×8).
+//   - mlp_shared (and the first conv without a VAE) reads a one-hot map: it
+//     is a gather of weight columns per class (gatherConv), not a GEMM over
+//     semantic_nc channels.
+//   - Feature maps live in zero-bordered planes (geom), so a 3×3 conv is 9
+//     GEMMs over shifted windows of the input, or one GEMM over a band of
+//     contiguous copies of them for the widest layers; GEMMs go through
+//     gonum's blas32 interface (OpenBLAS with the openblas tag).
+//   - All large buffers are allocated once and reused.
+
+// engScale is one resolution at which SPADE layers run.
+type engScale struct {
+	g      geom
+	ys, xs []int // nearest source row/column in the full-size label map
+}
+
+// engSpade is one SPADE layer.
+type engSpade struct {
+	name   string
+	C      int
+	scale  int
+	shared *gatherConv // mlp_shared: semantic → nhidden, ReLU
+	wgb    []float32   // mlp_gamma ⊕ mlp_beta weights, tap-major [9][2C][nhidden]
+	bgb    []float32   // [2C]
+	// mean and rstd are the batch-norm running statistics (rstd =
+	// 1/sqrt(var+eps)); nil for instance norm.
+	mean, rstd []float32
+}
+
+// engConv is a main-path convolution.
+type engConv struct {
+	out, in, k int
+	w          []float32 // [out][in·k·k] as stored (weight_orig for spectral norm)
+	tap        []float32 // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
+	alpha      float32   // 1/σ for spectral norm, else 1
+	bias       []float32 // nil without bias
+}
+
+type engBlock struct {
+	block
+	scale               int
+	norm0, norm1, normS int // indices into engine.spades; normS < 0 without learned shortcut
+	conv0, conv1        *engConv
+	convS               *engConv
+}
+
+// engItem is the label-dependent state of one batch item.
+type engItem struct {
+	valid bool
+	cls   []uint8
+	inst  []int32 // nil when the model has no instance channel or the labels had none
+	codes [][]uint16
+	// pending is, per SPADE layer (and the first conv without a VAE,
+	// last), the box of the full-size label map whose changes the layer
+	// has not taken in yet.
+	pending []rect
+	ab      [][]float32 // per SPADE layer: A in planes [0, C), B in [C, 2C)
+	x0      []float32   // without a VAE: fc(seg), the main path's input
+}
+
+type engine struct {
+	c      Config
+	scales []engScale
+	spades []*engSpade
+	blocks []*engBlock
+	nh     int
+
+	fcW, fcB []float32   // with a VAE: the linear layer z → 16·ngf·sh·sw
+	fcGather *gatherConv // without a VAE: the first conv on the label map
+	convImg  *engConv
+
+	items []*engItem
+
+	// scratch, reused by every render
+	x       [2][]float32
+	t, dx   []float32
+	actv    []float32
+	tmp     []float32
+	col     []float32
+	fcOut   []float32
+	mean    []float32
+	rstd    []float32
+	edge    []bool
+	scratch [][]int32
+}
+
+// newEngine prepares the weights of generator params p for config c.
+func newEngine(c Config, p Params) (*engine, error) {
+	e := &engine{c: c, nh: c.NHidden, scratch: make([][]int32, workers())}
+	H, W := c.Height(), c.Width
+	for _, s := range generatorScales(c) {
+		e.scales = append(e.scales, engScale{g: newGeom(s.H, s.W), ys: nearestIndex(H, s.H), xs: nearestIndex(W, s.W)})
+	}
+	f32 := func(key string) ([]float32, error) { return p.F32(key) }
+	spade := func(prefix string, C, scale int) (int, error) {
+		sp := &engSpade{name: prefix, C: C, scale: scale}
+		ws, err := f32(prefix + ".mlp_shared.0.weight")
+		if err != nil {
+			return 0, err
+		}
+		bs, err := f32(prefix + ".mlp_shared.0.bias")
+		if err != nil {
+			return 0, err
+		}
+		sp.shared = newGatherConv(c, ws, bs, e.nh, true)
+		sp.wgb = make([]float32, 9*2*C*e.nh)
+		sp.bgb = make([]float32, 2*C)
+		for k, name := range []string{"mlp_gamma", "mlp_beta"} {
+			w, err := f32(prefix + "." + name + ".weight")
+			if err != nil {
+				return 0, err
+			}
+			b, err := f32(prefix + "." + name + ".bias")
+			if err != nil {
+				return 0, err
+			}
+			copy(sp.bgb[k*C:], b)
+			for o := 0; o < C; o++ {
+				for i := 0; i < e.nh; i++ {
+					for t := 0; t < 9; t++ {
+						sp.wgb[(t*2*C+k*C+o)*e.nh+i] = w[(o*e.nh+i)*9+t]
+					}
+				}
+			}
+		}
+		if c.Norm == BatchNorm {
+			m, err := f32(prefix + ".param_free_norm.running_mean")
+			if err != nil {
+				return 0, err
+			}
+			v, err := f32(prefix + ".param_free_norm.running_var")
+			if err != nil {
+				return 0, err
+			}
+			sp.mean = m
+			sp.rstd = make([]float32, C)
+			for i := range sp.rstd {
+				sp.rstd[i] = float32(1 / math.Sqrt(float64(v[i])+normEps))
+			}
+		}
+		e.spades = append(e.spades, sp)
+		return len(e.spades) - 1, nil
+	}
+	conv := func(prefix string, sn, bias bool, tapMajor bool) (*engConv, error) {
+		key := prefix + ".weight"
+		if sn {
+			key = prefix + ".weight_orig"
+		}
+		t, ok := p[key]
+		if !ok {
+			return nil, fmt.Errorf("missing weight %s", key)
+		}
+		w, err := f32(key)
+		if err != nil {
+			return nil, err
+		}
+		sh := t.Shape()
+		cv := &engConv{out: sh[0], in: sh[1], k: sh[2], w: w, alpha: 1}
+		if sn {
+			u, err := f32(prefix + ".weight_u")
+			if err != nil {
+				return nil, err
+			}
+			v, err := f32(prefix + ".weight_v")
+			if err != nil {
+				return nil, err
+			}
+			sigma, err := spectralSigma(w, u, v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", prefix, err)
+			}
+			cv.alpha = float32(1 / sigma)
+		}
+		if bias {
+			if cv.bias, err = f32(prefix + ".bias"); err != nil {
+				return nil, err
+			}
+		}
+		if cv.k == 3 && tapMajor {
+			cv.tap = make([]float32, len(w))
+			for o := 0; o < cv.out; o++ {
+				for i := 0; i < cv.in; i++ {
+					for t := 0; t < 9; t++ {
+						cv.tap[(t*cv.out+o)*cv.in+i] = w[(o*cv.in+i)*9+t]
+					}
+				}
+			}
+		}
+		return cv, nil
+	}
+	scale := 0
+	var err error
+	for _, blk := range generatorBlocks(c) {
+		if blk.UpBefore {
+			scale++
+		}
+		g := e.scales[scale].g
+		// Tap-major weights (9 shifted GEMMs, no im2col) where the map is
+		// large and the weights small; im2col bands for the wide layers
+		// at low resolution, whose weights are big and maps small.
+		tapMajor := g.H*g.W >= 64*64
+		b := &engBlock{block: blk, scale: scale, normS: -1}
+		mid := min(blk.Fin, blk.Fout)
+		if blk.Fin != blk.Fout {
+			if b.normS, err = spade(blk.Name+".norm_s", blk.Fin, scale); err != nil {
+				return nil, err
+			}
+			if b.convS, err = conv(blk.Name+".conv_s", true, false, false); err != nil {
+				return nil, err
+			}
+		}
+		if b.norm0, err = spade(blk.Name+".norm_0", blk.Fin, scale); err != nil {
+			return nil, err
+		}
+		if b.norm1, err = spade(blk.Name+".norm_1", mid, scale); err != nil {
+			return nil, err
+		}
+		if b.conv0, err = conv(blk.Name+".conv_0", true, true, tapMajor); err != nil {
+			return nil, err
+		}
+		if b.conv1, err = conv(blk.Name+".conv_1", true, true, tapMajor); err != nil {
+			return nil, err
+		}
+		e.blocks = append(e.blocks, b)
+	}
+	if e.convImg, err = conv("conv_img", false, true, true); err != nil {
+		return nil, err
+	}
+	if c.UseVAE {
+		if e.fcW, err = f32("fc.weight"); err != nil {
+			return nil, err
+		}
+		if e.fcB, err = f32("fc.bias"); err != nil {
+			return nil, err
+		}
+	} else {
+		w, err := f32("fc.weight")
+		if err != nil {
+			return nil, err
+		}
+		b, err := f32("fc.bias")
+		if err != nil {
+			return nil, err
+		}
+		e.fcGather = newGatherConv(c, w, b, 16*c.NGF, false)
+	}
+	e.alloc()
+	return e, nil
+}
+
+// alloc sizes the scratch buffers for the largest layer that uses each.
+func (e *engine) alloc() {
+	var nx, nt, ndx, nact, ncol, nc int
+	g0 := e.scales[0].g
+	nx = 16 * e.c.NGF * g0.Plane
+	for _, b := range e.blocks {
+		g := e.scales[b.scale].g
+		nx = max(nx, max(b.Fin, b.Fout)*g.Plane)
+		nt = max(nt, b.Fin*g.Plane)
+		mid := min(b.Fin, b.Fout)
+		ndx = max(ndx, mid*g.Plane)
+		nact = max(nact, e.nh*g.Plane)
+		nc = max(nc, b.Fin, b.Fout)
+		for _, cv := range []*engConv{b.conv0, b.conv1} {
+			if cv.tap == nil {
+				k := 9 * cv.in
+				ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
+			}
+		}
+	}
+	gl := e.scales[len(e.scales)-1].g
+	nt = max(nt, finalNC(e.c)*gl.Plane)
+	ndx = max(ndx, 3*gl.Plane)
+	e.x[0] = make([]float32, nx)
+	e.x[1] = make([]float32, nx)
+	e.t = make([]float32, nt)
+	e.dx = make([]float32, ndx)
+	e.actv = make([]float32, nact)
+	e.col = make([]float32, ncol)
+	e.mean = make([]float32, nc)
+	e.rstd = make([]float32, nc)
+	e.edge = make([]bool, e.c.Height()*e.c.Width)
+	if e.c.UseVAE {
+		e.fcOut = make([]float32, len(e.fcB))
+	}
+}
+
+// item returns the state of batch item i, allocating its caches once.
+func (e *engine) item(i int) *engItem {
+	for len(e.items) <= i {
+		it := &engItem{pending: make([]rect, len(e.spades)+1)}
+		for _, sp := range e.spades {
+			it.ab = append(it.ab, make([]float32, 2*sp.C*e.scales[sp.scale].g.Plane))
+		}
+		for _, s := range e.scales {
+			it.codes = append(it.codes, make([]uint16, s.g.H*s.g.W))
+		}
+		if !e.c.UseVAE {
+			it.x0 = make([]float32, 16*e.c.NGF*e.scales[0].g.Plane)
+		}
+		e.items = append(e.items, it)
+	}
+	return e.items[i]
+}
+
+// dropCache forgets every item's labels, so the next render is cold.
+func (e *engine) dropCache() {
+	for _, it := range e.items {
+		it.valid = false
+	}
+}
+
+// generate renders labels with style codes z into a new image.
+func (e *engine) generate(ctx context.Context, l *Labels, z []float32) (*Image, error) {
+	c := e.c
+	H, W := c.Height(), c.Width
+	img := &Image{N: l.N, H: H, W: W, Pix: make([]float32, l.N*3*H*W)}
+	for n := 0; n < l.N; n++ {
+		it := e.item(n)
+		e.setLabels(it, l, n)
+		if err := e.refresh(ctx, it); err != nil {
+			return nil, err
+		}
+		var zn []float32
+		if c.UseVAE {
+			zn = z[n*c.ZDim : (n+1)*c.ZDim]
+		}
+		if err := e.trunk(ctx, it, zn, img.Pix[n*3*H*W:(n+1)*3*H*W]); err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+// setLabels compares item n of l with the item's last labels and marks
+// the box of changed pixels (grown by 1 with instance edges, which change
+// around a changed id) pending in every label-dependent layer.
+func (e *engine) setLabels(it *engItem, l *Labels, n int) {
+	c := e.c
+	H, W := l.H, l.W
+	cls := l.Class[n*H*W : (n+1)*H*W]
+	var inst []int32
+	if c.Instance && l.Instance != nil {
+		inst = l.Instance[n*H*W : (n+1)*H*W]
+	}
+	full := rect{0, 0, W, H}
+	var changed rect
+	if !it.valid || (inst == nil) != (it.inst == nil) {
+		changed = full
+	} else {
+		for y := 0; y < H; y++ {
+			a, b := cls[y*W:(y+1)*W], it.cls[y*W:(y+1)*W]
+			var ia, ib []int32
+			if inst != nil {
+				ia, ib = inst[y*W:(y+1)*W], it.inst[y*W:(y+1)*W]
+			}
+			if bytes.Equal(a, b) && slices.Equal(ia, ib) {
+				continue
+			}
+			x0, x1 := W, 0
+			for x := 0; x < W; x++ {
+				if a[x] != b[x] || (ia != nil && ia[x] != ib[x]) {
+					x0, x1 = min(x0, x), x+1
+				}
+			}
+			changed = changed.union(rect{x0, y, x1, y + 1})
+		}
+		if c.Instance {
+			changed = changed.dilate(1).clip(H, W)
+		}
+	}
+	if changed.empty() {
+		return
+	}
+	it.cls = append(it.cls[:0], cls...)
+	if inst != nil {
+		it.inst = append(it.inst[:0], inst...)
+	} else {
+		it.inst = nil
+	}
+	it.valid = true
+	var edge []bool
+	if c.Instance {
+		edge = e.edge
+		clear(edge)
+		if inst != nil {
+			edgesInto(inst, H, W, edge)
+		}
+	}
+	for si, s := range e.scales {
+		codes := it.codes[si]
+		for oy, sy := range s.ys {
+			for ox, sx := range s.xs {
+				src := sy*W + sx
+				code := uint16(cls[src])
+				if edge != nil {
+					code <<= 1
+					if edge[src] {
+						code |= 1
+					}
+				}
+				codes[oy*s.g.W+ox] = code
+			}
+		}
+	}
+	for i := range it.pending {
+		it.pending[i] = it.pending[i].union(changed)
+	}
+}
+
+// edgesInto is edges without allocation: dst must be cleared.
+func edgesInto(inst []int32, h, w int, dst []bool) {
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			if x+1 < w && inst[i] != inst[i+1] {
+				dst[i], dst[i+1] = true, true
+			}
+			if y+1 < h && inst[i] != inst[i+w] {
+				dst[i], dst[i+w] = true, true
+			}
+		}
+	}
+}
+
+// scaleBox maps a box of the full-size label map to the pixels of scale s
+// that read it through the nearest resize.
+func (e *engine) scaleBox(r rect, s int) rect {
+	sc := e.scales[s]
+	y0 := sort.SearchInts(sc.ys, r.Y0)
+	y1 := sort.SearchInts(sc.ys, r.Y1)
+	x0 := sort.SearchInts(sc.xs, r.X0)
+	x1 := sort.SearchInts(sc.xs, r.X1)
+	return rect{x0, y0, x1, y1}
+}
+
+// refresh brings every label-dependent layer of the item up to date with
+// its labels. A cancelled context stops it between layers; the layers not
+// done keep their pending boxes for the next render.
+func (e *engine) refresh(ctx context.Context, it *engItem) error {
+	for i, sp := range e.spades {
+		r := it.pending[i]
+		if r.empty() {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		g := e.scales[sp.scale].g
+		box := e.scaleBox(r, sp.scale).dilate(2).clip(g.H, g.W)
+		if !box.empty() {
+			e.updateSpade(it, i, box)
+		}
+		it.pending[i] = rect{}
+	}
+	if e.fcGather != nil {
+		i := len(e.spades)
+		if r := it.pending[i]; !r.empty() {
+			g := e.scales[0].g
+			box := e.scaleBox(r, 0).dilate(1).clip(g.H, g.W)
+			if !box.empty() {
+				e.fcGather.run(it.codes[0], g.H, g.W, box, it.x0, g.Plane, g.PW, g.pos(box.Y0, box.X0), e.scratch)
+			}
+			it.pending[i] = rect{}
+		}
+	}
+	return nil
+}
+
+// updateSpade recomputes A and B of SPADE layer i in box (at its scale).
+func (e *engine) updateSpade(it *engItem, i int, box rect) {
+	sp := e.spades[i]
+	g := e.scales[sp.scale].g
+	C := sp.C
+	if 2*box.dx()*box.dy() > g.H*g.W {
+		box = rect{0, 0, g.W, g.H} // cheaper than a copy of most of the map
+	}
+	full := box == rect{0, 0, g.W, g.H}
+	sg := newGeom(box.dy(), box.dx()) // the box's own padded layout
+	// mlp_shared over the box and a 1-pixel ring (zero outside the image).
+	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), e.actv, sg.Plane, sg.PW, 0, e.scratch)
+	ab := it.ab[i]
+	out := ab
+	if !full {
+		if n := 2 * C * sg.Plane; cap(e.tmp) < n {
+			e.tmp = make([]float32, n)
+		}
+		out = e.tmp[:2*C*sg.Plane]
+	}
+	shiftConv3(sg, sp.wgb, 2*C, e.nh, 1, e.actv, 0, out)
+	// Fold: A = (1+γ)·rstd, B = β − mean·A (batch norm), or A = 1+γ, B = β.
+	parallel(C, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			bg, bb := sp.bgb[ch], sp.bgb[C+ch]
+			r, m := float32(1), float32(0)
+			if sp.rstd != nil {
+				r, m = sp.rstd[ch], sp.mean[ch]
+			}
+			for y := box.Y0; y < box.Y1; y++ {
+				so := sg.pos(y-box.Y0, 0)
+				do := g.pos(y, box.X0)
+				gs := out[ch*sg.Plane+so : ch*sg.Plane+so+box.dx()]
+				bs := out[(C+ch)*sg.Plane+so : (C+ch)*sg.Plane+so+box.dx()]
+				ad := ab[ch*g.Plane+do : ch*g.Plane+do+box.dx()]
+				bd := ab[(C+ch)*g.Plane+do : (C+ch)*g.Plane+do+box.dx()]
+				for x := range gs {
+					a := (1 + gs[x] + bg) * r
+					ad[x] = a
+					bd[x] = bs[x] + bb - m*a
+				}
+			}
+			if full {
+				g.finish(ab, nil, ch, ch+1)
+				g.finish(ab, nil, C+ch, C+ch+1)
+			}
+		}
+	})
+}
+
+// finish restores the zero border of channels [c0, c1) after a GEMM wrote
+// its span (junk columns) and adds bias when given.
+func (g geom) finish(buf, bias []float32, c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		p := buf[c*g.Plane : (c+1)*g.Plane]
+		clear(p[:g.origin()])
+		clear(p[g.origin()+g.span():])
+		var b float32
+		if bias != nil {
+			b = bias[c]
+		}
+		for y := 0; y < g.H; y++ {
+			row := p[g.pos(y, 0) : g.pos(y, 0)+g.W+2]
+			if bias != nil {
+				for x := range row[:g.W] {
+					row[x] += b
+				}
+			}
+			row[g.W], row[g.W+1] = 0, 0
+		}
+	}
+}
+
+// conv3 runs a 3×3 conv of the main path: out = alpha·conv(in) + beta·out,
+// then the bias and the border.
+func (e *engine) conv3(g geom, cv *engConv, in []float32, beta float32, out []float32) {
+	if cv.tap != nil {
+		shiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
+	} else {
+		im2colConv3(g, cv.w, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
+	}
+	parallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
+}
+
+// trunk runs the main path from z (or the cached fc output) with the
+// item's cached modulations, writing the image [3, H, W] to dst.
+func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []float32) error {
+	c := e.c
+	g0 := e.scales[0].g
+	cur, other := e.x[0], e.x[1]
+	C0 := 16 * c.NGF
+	if c.UseVAE {
+		sgemm(len(e.fcB), 1, c.ZDim, 1, e.fcW, c.ZDim, z, 1, 0, e.fcOut, 1)
+		hw := g0.H * g0.W
+		clear(cur[:C0*g0.Plane])
+		for ch := 0; ch < C0; ch++ {
+			for y := 0; y < g0.H; y++ {
+				for x := 0; x < g0.W; x++ {
+					j := ch*hw + y*g0.W + x
+					cur[ch*g0.Plane+g0.pos(y, x)] = e.fcOut[j] + e.fcB[j]
+				}
+			}
+		}
+	} else {
+		copy(cur, it.x0)
+	}
+	gPrev := g0
+	for _, b := range e.blocks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		g := e.scales[b.scale].g
+		if b.UpBefore {
+			parallel(b.Fin, func(lo, hi int) { upsample2(gPrev, g, cur, other, lo, hi) })
+			cur, other = other, cur
+		}
+		gPrev = g
+		var mean, rstd []float32
+		if c.Norm == InstanceNorm {
+			planeStats(g, cur, b.Fin, e.mean, e.rstd)
+			mean, rstd = e.mean, e.rstd
+		}
+		res, learned := cur, b.convS != nil
+		if learned {
+			modulate(g, cur, it.ab[b.normS], b.Fin, mean, rstd, false, e.t)
+			conv1x1(g, b.convS.w, b.Fout, b.Fin, b.convS.alpha, e.t, 0, other)
+			parallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
+			res = other
+		}
+		mid := min(b.Fin, b.Fout)
+		modulate(g, cur, it.ab[b.norm0], b.Fin, mean, rstd, true, e.t)
+		e.conv3(g, b.conv0, e.t, 0, e.dx)
+		if c.Norm == InstanceNorm {
+			planeStats(g, e.dx, mid, e.mean, e.rstd)
+		}
+		modulate(g, e.dx, it.ab[b.norm1], mid, mean, rstd, true, e.t)
+		e.conv3(g, b.conv1, e.t, 1, res)
+		if learned {
+			cur, other = res, cur
+		}
+	}
+	// out = tanh(conv_img(lrelu(x)))
+	g := gPrev
+	nf := finalNC(c)
+	parallel(nf, func(lo, hi int) {
+		for i, v := range cur[lo*g.Plane : hi*g.Plane] {
+			e.t[lo*g.Plane+i] = leaky(v)
+		}
+	})
+	e.conv3(g, e.convImg, e.t, 0, e.dx)
+	parallel(3*g.H, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ch, y := r/g.H, r%g.H
+			src := e.dx[ch*g.Plane+g.pos(y, 0) : ch*g.Plane+g.pos(y, 0)+g.W]
+			d := dst[(ch*g.H+y)*g.W : (ch*g.H+y+1)*g.W]
+			for x, v := range src {
+				d[x] = float32(math.Tanh(float64(v)))
+			}
+		}
+	})
+	return nil
+}

@@ -1,0 +1,373 @@
+package model
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// engBLAS runs the engine's GEMMs: gonum's pure-Go blas32 implementation,
+// or OpenBLAS through netlib in builds tagged openblas
+// (engine_openblas.go).
+var engBLAS blas.Float32 = gonum.Implementation{}
+
+// sgemm is C = alpha·A·B + beta·C on row-major matrices (A m×k, B k×n).
+// A, B and C may be windows of larger buffers: their leading dimensions
+// are the distances between rows.
+func sgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	engBLAS.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// workers is how many goroutines the engine's own loops use.
+func workers() int { return runtime.GOMAXPROCS(0) }
+
+// parallel runs f over [0, n) split into one contiguous range per worker.
+func parallel(n int, f func(lo, hi int)) {
+	w := min(workers(), n)
+	if w <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	for i := 1; i < w; i++ {
+		lo, hi := n*i/w, n*(i+1)/w
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	f(0, n/w)
+	wg.Wait()
+}
+
+// parallelW is parallel that also passes the worker index, for per-worker
+// scratch space.
+func parallelW(n int, f func(w, lo, hi int)) {
+	nw := min(workers(), n)
+	if nw <= 1 {
+		if n > 0 {
+			f(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(nw - 1)
+	for i := 1; i < nw; i++ {
+		lo, hi := n*i/nw, n*(i+1)/nw
+		go func() {
+			defer wg.Done()
+			f(i, lo, hi)
+		}()
+	}
+	f(0, 0, n/nw)
+	wg.Wait()
+}
+
+// rect is a half-open box [X0, X1)×[Y0, Y1) of pixels.
+type rect struct{ X0, Y0, X1, Y1 int }
+
+func (r rect) empty() bool { return r.X0 >= r.X1 || r.Y0 >= r.Y1 }
+func (r rect) dx() int     { return r.X1 - r.X0 }
+func (r rect) dy() int     { return r.Y1 - r.Y0 }
+
+func (r rect) union(o rect) rect {
+	if r.empty() {
+		return o
+	}
+	if o.empty() {
+		return r
+	}
+	return rect{min(r.X0, o.X0), min(r.Y0, o.Y0), max(r.X1, o.X1), max(r.Y1, o.Y1)}
+}
+
+func (r rect) dilate(d int) rect { return rect{r.X0 - d, r.Y0 - d, r.X1 + d, r.Y1 + d} }
+
+func (r rect) clip(h, w int) rect {
+	r = rect{max(r.X0, 0), max(r.Y0, 0), min(r.X1, w), min(r.Y1, h)}
+	if r.empty() {
+		return rect{}
+	}
+	return r
+}
+
+// geom is the padded layout of one H×W feature map: every channel is a
+// plane of (H+2)×(W+2) values with a zero border, plus 2 values of slack,
+// so that a 3×3 convolution is 9 GEMMs over shifted windows of the same
+// buffer (no im2col), and the outputs of a GEMM over H rows of W+2
+// values land on the next layer's padded positions (the 2 extra columns
+// per row are junk written over the border, zeroed afterwards).
+type geom struct{ H, W, PW, Plane int }
+
+func newGeom(h, w int) geom { return geom{H: h, W: w, PW: w + 2, Plane: (h+2)*(w+2) + 2} }
+
+// pos is the index of pixel (y, x) in a plane.
+func (g geom) pos(y, x int) int { return (y+1)*g.PW + x + 1 }
+
+// origin is pos(0, 0), where GEMM outputs start.
+func (g geom) origin() int { return g.PW + 1 }
+
+// span is the GEMM width covering all rows: H rows of PW values.
+func (g geom) span() int { return g.H * g.PW }
+
+// tapOffset is where the window of tap (dy, dx) starts, relative to the
+// output window at origin.
+func (g geom) tapOffset(t int) int { return (t/3)*g.PW + t%3 }
+
+// shiftConv3 accumulates a 3×3 convolution (padding 1) over the padded
+// input in (inC channels, layout g) into out (outC channels, same
+// layout), as 9 GEMMs with the tap-major weights w [9][outC][inC]:
+// out = alpha·conv + beta·out. Junk border values are left for the
+// caller to clear.
+func shiftConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
+	span := g.span()
+	o := g.origin()
+	// Bands of rows keep the output block in cache across the 9 taps.
+	rows := g.H
+	if per := outC * g.PW * 4; per > 0 {
+		rows = max(1, min(g.H, (4<<20)/per))
+	}
+	for y0 := 0; y0 < g.H; y0 += rows {
+		q0 := y0 * g.PW
+		n := min(rows*g.PW, span-q0)
+		for t := 0; t < 9; t++ {
+			b := beta
+			if t > 0 {
+				b = 1
+			}
+			sgemm(outC, n, inC, alpha, w[t*outC*inC:], inC, in[g.tapOffset(t)+q0:], g.Plane, b, out[o+q0:], g.Plane)
+		}
+	}
+}
+
+// im2colConv3 is shiftConv3 for weights in PyTorch's layout
+// [outC][inC][3][3]: it copies bands of the 9 shifted windows into col
+// (contiguous copies thanks to the padded layout) and runs one GEMM per
+// band with K = 9·inC. It is used where a tap-major copy of the weights
+// would cost too much memory (the wide low-resolution layers).
+func im2colConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32, col []float32) {
+	span := g.span()
+	o := g.origin()
+	k := 9 * inC
+	nb := min(span, max(len(col)/k, 1))
+	for q0 := 0; q0 < span; q0 += nb {
+		n := min(nb, span-q0)
+		parallel(inC, func(lo, hi int) {
+			for ci := lo; ci < hi; ci++ {
+				src := in[ci*g.Plane+q0:]
+				for t := 0; t < 9; t++ {
+					off := g.tapOffset(t)
+					copy(col[(ci*9+t)*n:(ci*9+t)*n+n], src[off:off+n])
+				}
+			}
+		})
+		sgemm(outC, n, k, alpha, w, k, col, n, beta, out[o+q0:], g.Plane)
+	}
+}
+
+// conv1x1 is out = alpha·W·in + beta·out over the GEMM span.
+func conv1x1(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
+	o := g.origin()
+	sgemm(outC, g.span(), inC, alpha, w, inC, in[o:], g.Plane, beta, out[o:], g.Plane)
+}
+
+// leaky is the SPADE leaky ReLU (slope 0.2).
+func leaky(v float32) float32 {
+	if v < 0 {
+		return v * leakySlope
+	}
+	return v
+}
+
+// upsample2 writes the nearest ×2 upsampling of src (layout gs) into dst
+// (layout gd = 2×gs) for channels [c0, c1), with dst's zero border.
+func upsample2(gs, gd geom, src, dst []float32, c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		s := src[c*gs.Plane : (c+1)*gs.Plane]
+		d := dst[c*gd.Plane : (c+1)*gd.Plane]
+		clear(d[:gd.origin()])
+		for y := 0; y < gd.H; y++ {
+			srow := s[gs.pos(y>>1, 0) : gs.pos(y>>1, 0)+gs.W]
+			drow := d[gd.pos(y, 0) : gd.pos(y, 0)+gd.W+2]
+			for x := range drow[:gd.W] {
+				drow[x] = srow[x>>1]
+			}
+			drow[gd.W], drow[gd.W+1] = 0, 0
+		}
+		clear(d[gd.origin()+gd.span():])
+	}
+}
+
+// planeStats returns the mean and 1/sqrt(var+eps) of channel planes over
+// their pixels (the border is zero, so sums over the plane are sums over
+// the pixels), as instance norm needs; float64 sums.
+func planeStats(g geom, buf []float32, c int, mean, rstd []float32) {
+	parallel(c, func(lo, hi int) {
+		n := float64(g.H * g.W)
+		for ch := lo; ch < hi; ch++ {
+			p := buf[ch*g.Plane : (ch+1)*g.Plane]
+			var s1, s2 float64
+			for _, v := range p {
+				f := float64(v)
+				s1 += f
+				s2 += f * f
+			}
+			m := s1 / n
+			v := max(s2/n-m*m, 0)
+			mean[ch] = float32(m)
+			rstd[ch] = float32(1 / math.Sqrt(v+normEps))
+		}
+	})
+}
+
+// modulate writes dst = [lrelu](norm(x)·A + B) for channels [0, c) where
+// ab holds A in its first c planes and B in the next c; norm is the
+// identity for batch norm (folded into A and B) or (x−mean)·rstd for
+// instance norm. A and B are zero on the border, so dst's border is too.
+func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, dst []float32) {
+	pl := g.Plane
+	parallel(c, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			xs := x[ch*pl : (ch+1)*pl]
+			as := ab[ch*pl : (ch+1)*pl]
+			bs := ab[(c+ch)*pl : (c+ch+1)*pl]
+			ds := dst[ch*pl : (ch+1)*pl]
+			as, bs, ds = as[:len(xs)], bs[:len(xs)], ds[:len(xs)]
+			if mean == nil {
+				if relu {
+					for i, v := range xs {
+						ds[i] = leaky(v*as[i] + bs[i])
+					}
+				} else {
+					for i, v := range xs {
+						ds[i] = v*as[i] + bs[i]
+					}
+				}
+				continue
+			}
+			m, r := mean[ch], rstd[ch]
+			if relu {
+				for i, v := range xs {
+					ds[i] = leaky((v-m)*r*as[i] + bs[i])
+				}
+			} else {
+				for i, v := range xs {
+					ds[i] = (v-m)*r*as[i] + bs[i]
+				}
+			}
+		}
+	})
+}
+
+// gatherConv is a 3×3 convolution (padding 1) whose input is a one-hot
+// label map, possibly with the instance edge channel: instead of
+// im2col+GEMM over semantic_nc channels it sums, for each output, the
+// weight of the class found under each of the 9 taps:
+//
+//	out[o, y, x] = b[o] + Σ_taps W[o, class(y+dy, x+dx), tap] (+ W[o, edge, tap] on edges)
+//
+// Pixels are coded as class·2 + edge with instance edges, class without;
+// the table holds, per output and tap, one entry per code plus a zero
+// entry for taps that fall outside the image.
+type gatherConv struct {
+	nout   int
+	ncodes int
+	tab    []float32 // [nout][9][ncodes+1]
+	bias   []float32 // [nout]
+	relu   bool
+}
+
+// newGatherConv builds the table from a conv weight [nout][snc][3][3].
+func newGatherConv(c Config, w, bias []float32, nout int, relu bool) *gatherConv {
+	snc := c.SemanticNC()
+	ncls := c.NumClasses()
+	ncodes := ncls
+	if c.Instance {
+		ncodes = 2 * ncls
+	}
+	g := &gatherConv{nout: nout, ncodes: ncodes, tab: make([]float32, nout*9*(ncodes+1)), bias: bias, relu: relu}
+	for o := 0; o < nout; o++ {
+		for t := 0; t < 9; t++ {
+			row := g.tab[(o*9+t)*(ncodes+1):]
+			for code := 0; code < ncodes; code++ {
+				cls, edge := code, false
+				if c.Instance {
+					cls, edge = code>>1, code&1 == 1
+				}
+				v := w[(o*snc+cls)*9+t]
+				if edge {
+					v += w[(o*snc+snc-1)*9+t]
+				}
+				row[code] = v
+			}
+		}
+	}
+	return g
+}
+
+// run writes the outputs at the positions of box sub (which may extend
+// past the h×w code map: those positions get 0) into dst, where pixel
+// (y, x) of channel o is dst[o·plane + off + (y−sub.Y0)·pw + (x−sub.X0)].
+func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, plane, pw, off int, scratch [][]int32) {
+	nc1 := gc.ncodes + 1
+	bw := sub.dx()
+	parallelW(sub.dy(), func(wk, lo, hi int) {
+		idx := scratch[wk]
+		if cap(idx) < 9*bw {
+			idx = make([]int32, 9*bw)
+			scratch[wk] = idx
+		}
+		idx = idx[:9*bw]
+		for yy := lo; yy < hi; yy++ {
+			y := sub.Y0 + yy
+			rowOff := off + yy*pw
+			if y < 0 || y >= h {
+				for o := 0; o < gc.nout; o++ {
+					clear(dst[o*plane+rowOff : o*plane+rowOff+bw])
+				}
+				continue
+			}
+			// Pixels of this row inside the image: [xa, xb) of the box.
+			xa, xb := max(0, -sub.X0), min(bw, w-sub.X0)
+			for j := xa; j < xb; j++ {
+				x := sub.X0 + j
+				for t := 0; t < 9; t++ {
+					sy, sx := y+t/3-1, x+t%3-1
+					code := gc.ncodes
+					if sy >= 0 && sy < h && sx >= 0 && sx < w {
+						code = int(codes[sy*w+sx])
+					}
+					idx[j*9+t] = int32(t*nc1 + code)
+				}
+			}
+			for o := 0; o < gc.nout; o++ {
+				tab := gc.tab[o*9*nc1 : (o+1)*9*nc1]
+				b := gc.bias[o]
+				d := dst[o*plane+rowOff : o*plane+rowOff+bw]
+				for j := 0; j < xa; j++ {
+					d[j] = 0
+				}
+				for j := xb; j < bw; j++ {
+					d[j] = 0
+				}
+				for j := xa; j < xb; j++ {
+					ix := idx[j*9 : j*9+9]
+					s := b + tab[ix[0]] + tab[ix[1]] + tab[ix[2]] + tab[ix[3]] + tab[ix[4]] +
+						tab[ix[5]] + tab[ix[6]] + tab[ix[7]] + tab[ix[8]]
+					if gc.relu && s < 0 {
+						s = 0
+					}
+					d[j] = s
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,286 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// engineTestModel is a random model whose biases and batch-norm statistics
+// are not the trivial zeros and ones of InitParams, so that folding them
+// is tested too, and whose spectral-norm vectors are power-iterated (as in
+// a trained model) so that activations stay in range and the image is not
+// saturated.
+func engineTestModel(t testing.TB, c Config, seed int64) *Model {
+	t.Helper()
+	m, err := RandomModel(c, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(seed + 1))
+	for _, p := range []Params{m.G, m.E} {
+		for _, k := range p.Keys() {
+			d, ok := p[k].Data().([]float32)
+			if !ok {
+				continue
+			}
+			switch {
+			case hasSuffix(k, ".weight_orig"):
+				prefix := k[:len(k)-len(".weight_orig")]
+				u, _ := p.F32(prefix + ".weight_u")
+				v, _ := p.F32(prefix + ".weight_v")
+				for j := 0; j < 30; j++ {
+					if err := PowerIteration(d, u, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case hasSuffix(k, ".bias"):
+				for i := range d {
+					d[i] = float32(rng.Float64()*0.2 - 0.1)
+				}
+			case hasSuffix(k, ".running_mean"):
+				for i := range d {
+					d[i] = float32(rng.Float64() - 0.5)
+				}
+			case hasSuffix(k, ".running_var"):
+				for i := range d {
+					d[i] = float32(0.5 + rng.Float64())
+				}
+			}
+		}
+	}
+	return m
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+// blobLabels makes n label maps of random rectangles (regions, as painted)
+// over a random background, with instance ids when the model takes them.
+func blobLabels(c Config, n int, rng *rand.Rand) *Labels {
+	h, w := c.Height(), c.Width
+	l := &Labels{N: n, H: h, W: w, Class: make([]uint8, n*h*w)}
+	if c.Instance {
+		l.Instance = make([]int32, n*h*w)
+	}
+	k := c.NumClasses()
+	for i := 0; i < n; i++ {
+		cls := l.Class[i*h*w : (i+1)*h*w]
+		bg := uint8(rng.Intn(k))
+		for j := range cls {
+			cls[j] = bg
+		}
+		for b := 0; b < 6; b++ {
+			paint(l, i, randRect(rng, h, w, max(2, w/3)), uint8(rng.Intn(k)), int32(rng.Intn(4)))
+		}
+	}
+	return l
+}
+
+func randRect(rng *rand.Rand, h, w, maxSide int) rect {
+	bw, bh := 1+rng.Intn(maxSide), 1+rng.Intn(maxSide)
+	x0, y0 := rng.Intn(w+bw)-bw, rng.Intn(h+bh)-bh
+	r := rect{x0, y0, x0 + bw, y0 + bh}.clip(h, w)
+	if r.empty() {
+		return rect{0, 0, 1, 1}
+	}
+	return r
+}
+
+func paint(l *Labels, item int, r rect, cls uint8, inst int32) {
+	for y := r.Y0; y < r.Y1; y++ {
+		for x := r.X0; x < r.X1; x++ {
+			i := item*l.H*l.W + y*l.W + x
+			l.Class[i] = cls
+			if l.Instance != nil {
+				l.Instance[i] = inst
+			}
+		}
+	}
+}
+
+func cloneLabels(l *Labels) *Labels {
+	c := *l
+	c.Class = append([]uint8(nil), l.Class...)
+	if l.Instance != nil {
+		c.Instance = append([]int32(nil), l.Instance...)
+	}
+	return &c
+}
+
+// engineConfigs are small configs covering both norms, the three
+// upsampling modes, VAE or not, don't care and instance edges, and a
+// non-square aspect.
+func engineConfigs() []Config {
+	base := Config{NGF: 4, NDF: 4, NHidden: 8, ZDim: 16, Width: 64, AspectRatio: 1, EncoderLayers: 6, NumD: 1, NLayersD: 2}
+	var cs []Config
+	add := func(name string, f func(*Config)) {
+		c := base
+		c.Name = name
+		f(&c)
+		cs = append(cs, c)
+	}
+	add("batch_vae", func(c *Config) { c.LabelNC, c.UseVAE = 5, true })
+	add("inst_vae_dontcare", func(c *Config) { c.LabelNC, c.UseVAE, c.ContainDontCare, c.Norm = 6, true, true, InstanceNorm })
+	add("batch_novae_edges", func(c *Config) { c.LabelNC, c.ContainDontCare, c.Instance = 4, true, true })
+	add("inst_more_edges", func(c *Config) {
+		c.LabelNC, c.Instance, c.Norm, c.Upsampling, c.Width = 3, true, InstanceNorm, More, 128
+	})
+	add("batch_most_wide", func(c *Config) { c.LabelNC, c.Upsampling, c.Width, c.AspectRatio = 7, Most, 256, 2 })
+	add("inst_novae_plain", func(c *Config) { c.LabelNC, c.Norm = 9, InstanceNorm })
+	return cs
+}
+
+// TestEngineMatchesGraph compares the engine with the gorgonia graph on
+// random weights and label maps (the PyTorch fixtures, in
+// TestGeneratorParity, go through the engine too).
+func TestEngineMatchesGraph(t *testing.T) {
+	ctx := context.Background()
+	for i, c := range engineConfigs() {
+		t.Run(c.Name, func(t *testing.T) {
+			m := engineTestModel(t, c, int64(10+i))
+			rng := rand.New(rand.NewSource(int64(i)))
+			l := blobLabels(c, 2, rng)
+			z := m.RandomZ(2, 3)
+			want, err := m.GenerateGraph(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Generate(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+				t.Fatalf("engine vs graph: max abs diff %.3g", d)
+			} else {
+				t.Logf("engine vs graph: max abs diff %.3g", d)
+			}
+		})
+	}
+}
+
+// TestEngineIncremental paints random strokes, including ones that touch
+// edges and corners, and checks every cached or incremental render against
+// a render from scratch; also new styles on the same labels.
+func TestEngineIncremental(t *testing.T) {
+	ctx := context.Background()
+	for i, c := range engineConfigs() {
+		t.Run(c.Name, func(t *testing.T) {
+			m := engineTestModel(t, c, int64(20+i))
+			ref := engineTestModel(t, c, int64(20+i)) // same weights, rendered cold
+			rng := rand.New(rand.NewSource(int64(100 + i)))
+			h, w := c.Height(), c.Width
+			l := blobLabels(c, 1, rng)
+			z := m.RandomZ(1, 1)
+			check := func(what string) {
+				t.Helper()
+				got, err := m.Generate(ctx, l, z)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref.DropCache()
+				want, err := ref.Generate(ctx, l, z)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+					t.Fatalf("%s: max abs diff %.3g from a render from scratch", what, d)
+				}
+			}
+			check("first render")
+			strokes := []rect{
+				{0, 0, 3, 3},                     // top-left corner
+				{w - 5, h - 4, w, h},             // bottom-right corner
+				{w / 2, 0, w/2 + 6, 2},           // top edge
+				{0, h / 2, 1, h/2 + 1},           // one pixel on the left edge
+				{w - 1, 0, w, h},                 // right column
+				{w / 3, h / 3, w/3 + 8, h/3 + 8}, // middle
+			}
+			for k := 0; k < 6; k++ {
+				strokes = append(strokes, randRect(rng, h, w, max(2, w/4)))
+			}
+			k := c.NumClasses()
+			for si, r := range strokes {
+				paint(l, 0, r, uint8(rng.Intn(k)), int32(rng.Intn(5)))
+				check(fmt.Sprintf("stroke %d %v", si, r))
+				if si%3 == 2 {
+					z = m.RandomZ(1, int64(si))
+					check(fmt.Sprintf("new style after stroke %d", si))
+				}
+			}
+			// Two strokes between renders, then the same labels again.
+			paint(l, 0, randRect(rng, h, w, 5), uint8(rng.Intn(k)), 1)
+			paint(l, 0, randRect(rng, h, w, 5), uint8(rng.Intn(k)), 2)
+			check("two strokes")
+			check("no change")
+			// A completely new map.
+			l = blobLabels(c, 1, rng)
+			check("new map")
+		})
+	}
+}
+
+// TestEngineCancel checks that a render cancelled half way keeps its label
+// work consistent: the next render equals one from scratch.
+func TestEngineCancel(t *testing.T) {
+	c := engineConfigs()[0]
+	m := engineTestModel(t, c, 5)
+	rng := rand.New(rand.NewSource(5))
+	l := blobLabels(c, 1, rng)
+	z := m.RandomZ(1, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Generate(ctx, l, z); err == nil {
+		t.Fatal("cancelled render returned no error")
+	}
+	// Cancel inside the engine, after some layers.
+	m.mu.Lock()
+	e, err := newEngine(m.Config, m.G)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.eng = e
+	it := e.item(0)
+	e.setLabels(it, l, 0)
+	cctx := &countCtx{Context: context.Background(), left: 4}
+	if err := e.refresh(cctx, it); err == nil {
+		t.Fatal("refresh not stopped")
+	}
+	m.mu.Unlock()
+	got, err := m.Generate(context.Background(), l, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.GenerateGraph(context.Background(), l, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+		t.Fatalf("after a cancelled refresh: max abs diff %.3g", d)
+	}
+}
+
+// countCtx is cancelled after `left` calls to Err.
+type countCtx struct {
+	context.Context
+	left int
+}
+
+func (c *countCtx) Err() error {
+	if c.left <= 0 {
+		return context.Canceled
+	}
+	c.left--
+	return nil
+}
+
+// engineDiff is maxAbsDiff that also fails on NaN (which maxAbsDiff skips).
+func engineDiff(a, b []float32) float64 {
+	for i := range a {
+		if a[i] != a[i] || (i < len(b) && b[i] != b[i]) {
+			return math.Inf(1)
+		}
+	}
+	return maxAbsDiff(a, b)
+}
