@@ -191,6 +191,7 @@ func (u *ui) classByName(names ...string) int {
 // setModel switches to m: palette, canvas size and classes follow it.
 func (u *ui) setModel(m *model.Model, ref string) {
 	u.model, u.modelRef = m, ref
+	u.renderer.SetSynth(NewModelSynth(m))
 	pal := paletteFor(m.Config)
 	old := u.cw.Map()
 	u.pal = pal
@@ -200,7 +201,6 @@ func (u *ui) setModel(m *model.Model, ref string) {
 	} else if lm, err := rebase(old, pal); err == nil {
 		u.setMap(lm)
 	}
-	u.renderer.SetSynth(NewModelSynth(m))
 	if !m.HasEncoder() && u.style.Image != nil {
 		u.style = Style{Seed: u.style.Seed, Name: fmt.Sprintf("seed %d", u.style.Seed)}
 	}

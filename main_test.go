@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"spadepaint/model/nd"
+	"spadepaint/model/npy"
+)
+
+// TestMain lets a test run the real main() in a child process, to check
+// exit codes and what a user sees on stderr.
+func TestMain(m *testing.M) {
+	if os.Getenv("SPADEPAINT_RUN_MAIN") == "1" {
+		os.Args = append([]string{"spadepaint"}, strings.Fields(os.Getenv("SPADEPAINT_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runMain(t *testing.T, args ...string) (stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SPADEPAINT_RUN_MAIN=1", "SPADEPAINT_ARGS="+strings.Join(args, " "), "LANG=en_US.UTF-8")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return errb.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return errb.String(), 0
+}
+
+const fx = "model/testdata/parity/c256_batch_vae/"
+
+// TestCLIImportRenderEncode runs the commands on the PyTorch fixture and
+// compares the written .npy files with PyTorch's outputs.
+func TestCLIImportRenderEncode(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.safetensors")
+	var out bytes.Buffer
+	if err := runImport([]string{"--generator", fx + "netG.pth", "--encoder", fx + "netE.pth", "--out", m}, &out); err != nil {
+		t.Fatal(err)
+	}
+	o := filepath.Join(dir, "o.npy")
+	if err := runRender([]string{"--model", m, "--labels", fx + "labels.npy", "--z", fx + "z.npy", "--out", o}, &out); err != nil {
+		t.Fatal(err)
+	}
+	compareNpy(t, o, fx+"out_z.npy")
+	mu := filepath.Join(dir, "mu.npy")
+	lv := filepath.Join(dir, "lv.npy")
+	if err := runEncode([]string{"--model", m, "--style", fx + "style.npy", "--out", mu, "--logvar", lv}, &out); err != nil {
+		t.Fatal(err)
+	}
+	compareNpy(t, mu, fx+"mu.npy")
+	compareNpy(t, lv, fx+"logvar.npy")
+	o2 := filepath.Join(dir, "o2.npy")
+	if err := runRender([]string{"--model", m, "--labels", fx + "labels.npy", "--style", fx + "style.npy", "--out", o2}, &out); err != nil {
+		t.Fatal(err)
+	}
+	compareNpy(t, o2, fx+"out_mu.npy")
+	png := filepath.Join(dir, "o.png")
+	if err := runRender([]string{"--model", m, "--labels", fx + "labels.npy", "--seed", "3", "--out", png}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() == 0 {
+		t.Fatalf("no PNG written: %v", err)
+	}
+}
+
+func compareNpy(t *testing.T, got, want string) {
+	t.Helper()
+	a, err := npy.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := npy.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd.ShapeString(a.Shape) != nd.ShapeString(b.Shape) {
+		t.Fatalf("%s: shape %v, want %v", got, a.Shape, b.Shape)
+	}
+	var d float64
+	for i := range a.F32 {
+		d = math.Max(d, math.Abs(float64(a.F32[i]-b.F32[i])))
+	}
+	if d > 1e-4 {
+		t.Errorf("%s: max abs diff %g", filepath.Base(got), d)
+	}
+}
+
+// TestCLIErrors: bad input exits non-zero with one clear line.
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.safetensors")
+	if err := runImport([]string{"--generator", fx + "netG.pth", "--out", m}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.npy")
+	if err := npy.WriteFile(bad, &nd.Array{Shape: []int{1, 1, 256, 256}, DType: nd.Int64, I64: append(make([]int64, 65535), 9)}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"render", "--labels", "x.png", "--out", "o.png"}, "--model is required"},
+		{[]string{"render", "--model", m, "--labels", bad, "--out", filepath.Join(dir, "o.png")}, "class id 9 at x=255 y=255"},
+		{[]string{"render", "--model", m, "--labels", fx + "labels.npy", "--out", filepath.Join(dir, "o.gif")}, "unknown extension"},
+		{[]string{"import", "--generator", fx + "labels.npy", "--out", filepath.Join(dir, "x.safetensors")}, "import"},
+		{[]string{"encode", "--model", fx + "netG.pth", "--style", fx + "style.npy", "--out", "mu.npy"}, "load"},
+		{[]string{"nosuch"}, "unknown command"},
+	}
+	for _, tc := range cases {
+		stderr, code := runMain(t, tc.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0", tc.args)
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			if !strings.Contains(l, "locale") && !strings.Contains(l, "Cause:") && !strings.Contains(l, "At: ") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%v: stderr %q, want a line with %q", tc.args, stderr, tc.want)
+		}
+		if tc.args[0] != "nosuch" && len(lines) != 1 {
+			t.Errorf("%v: %d lines on stderr, want one: %q", tc.args, len(lines), lines)
+		}
+	}
+}
