@@ -83,6 +83,9 @@ type ui struct {
 
 	// quiet suppresses autosave while the app itself replaces the map.
 	quiet bool
+	// store is where the autosave lives (the app's storage; tests use
+	// a temporary folder).
+	store fyne.URI
 }
 
 const (
@@ -92,7 +95,7 @@ const (
 )
 
 func newUI(a fyne.App) *ui {
-	u := &ui{app: a, win: a.NewWindow("spadepaint")}
+	u := &ui{app: a, win: a.NewWindow("spadepaint"), store: a.Storage().RootURI()}
 	u.status = widget.NewLabel("")
 	u.outNote = widget.NewLabel("")
 	u.outNote.Wrapping = fyne.TextWrapWord
@@ -621,7 +624,7 @@ func (u *ui) autosave() {
 }
 
 func (u *ui) autosaveURI() (fyne.URI, error) {
-	return storage.Child(u.app.Storage().RootURI(), autosaveName)
+	return storage.Child(u.store, autosaveName)
 }
 
 // readAutosave returns the last session's autosaved label map, if any.

@@ -3,13 +3,20 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
+	"image/png"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"spadepaint/assets"
 	"spadepaint/canvas"
@@ -115,6 +122,7 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := newUI(a)
+	u.store = storage.NewFileURI(t.TempDir())
 	defer u.cancel()
 	got := make(chan Result, 16)
 	u.renderer.deliver = func(r Result) { got <- r }
@@ -125,6 +133,7 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 		t.Fatal(first.Err)
 	}
 	before := append([]uint8(nil), u.cw.Map().Image().Pix...)
+	t.Logf("canvas at %v size %v", a.Driver().AbsolutePositionForObject(u.cw), u.cw.Size())
 	u.cw.SetClass(10) // tree
 	pos := a.Driver().AbsolutePositionForObject(u.cw)
 	test.Drag(u.win.Canvas(), pos.Add(fyne.NewPos(u.cw.Size().Width/2, u.cw.Size().Height/2)), 60, 30)
@@ -155,4 +164,104 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 	if u.style.Seed == seed || bytes.Equal(r2.Image.(*image.NRGBA).Pix, r.Image.(*image.NRGBA).Pix) {
 		t.Error("random style changed nothing")
 	}
+
+	// The stroke was autosaved; a new window on the same storage offers it back.
+	u2 := newUI(a)
+	u2.store = u.store
+	defer u2.cancel()
+	u2.renderer.deliver = func(Result) {}
+	u2.start(Options{ModelPath: path})
+	checkDialog(t, u2, "restore", "Restore it?")
+}
+
+// TestBadStyleAndLabelFiles: a non-image, a corrupt or truncated image, a
+// 20000×20000 image and a label PNG with unknown ids each bring an error
+// dialog and leave the painting and the style untouched.
+func TestBadStyleAndLabelFiles(t *testing.T) {
+	a := test.NewTempApp(t)
+	m := tinyModel(t, true)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	u := newUI(a)
+	u.store = storage.NewFileURI(t.TempDir())
+	defer u.cancel()
+	u.renderer.deliver = func(Result) {}
+	u.start(Options{ModelPath: path})
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var good bytes.Buffer
+	png.Encode(&good, image.NewNRGBA(image.Rect(0, 0, 8, 8)))
+	huge := append([]byte(nil), good.Bytes()...)
+	binary.BigEndian.PutUint32(huge[16:], 20000)
+	binary.BigEndian.PutUint32(huge[20:], 20000)
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
+	gray := make(color.Palette, 256)
+	for i := range gray {
+		gray[i] = color.Gray{uint8(i)}
+	}
+	badIDs := image.NewPaletted(image.Rect(0, 0, 64, 64), gray)
+	badIDs.Pix[5] = 200
+	var badLabels bytes.Buffer
+	png.Encode(&badLabels, badIDs)
+
+	style := u.style
+	pix := append([]uint8(nil), u.cw.Map().Image().Pix...)
+	for _, tc := range []struct{ name, file, want string }{
+		{"not an image", write("notes.txt", []byte("hello")), "not a PNG or JPEG"},
+		{"truncated", write("cut.png", good.Bytes()[:40]), "style image cut.png"},
+		{"huge", write("huge.png", huge), "20000×20000"},
+	} {
+		u.loadStyleURI(storage.NewFileURI(tc.file))
+		checkDialog(t, u, tc.name, tc.want)
+		if u.style.Name != style.Name || u.style.Image != style.Image {
+			t.Errorf("%s: style changed to %q", tc.name, u.style.Name)
+		}
+	}
+	if _, err := canvas.Load(bytes.NewReader(badLabels.Bytes()), u.pal); err == nil {
+		t.Error("label PNG with id 200 accepted")
+	}
+	if !bytes.Equal(pix, u.cw.Map().Image().Pix) {
+		t.Error("a failed open changed the painting")
+	}
+}
+
+func checkDialog(t *testing.T, u *ui, name, want string) {
+	t.Helper()
+	top := u.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Errorf("%s: no dialog", name)
+		return
+	}
+	found := false
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Label:
+			found = found || strings.Contains(strings.ToLower(v.Text), strings.ToLower(want))
+		case *widget.RichText:
+			found = found || strings.Contains(strings.ToLower(v.String()), strings.ToLower(want))
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			r := test.WidgetRenderer(v)
+			for _, c := range r.Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(top)
+	if !found {
+		t.Errorf("%s: dialog does not say %q", name, want)
+	}
+	u.win.Canvas().Overlays().Remove(top)
 }
