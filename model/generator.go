@@ -46,6 +46,13 @@ func generatorScales(c Config) []Size {
 //	up_1 (4·ngf) → up → up_2 (2·ngf) → up → up_3 (ngf) → [up → up_4 (ngf/2)]
 //	out = tanh(conv_img(lrelu(x)))                              // [N, 3, H, W]
 func (b *builder) generator(c Config, n int) (*generatorNet, error) {
+	return b.generatorFrom(c, n, nil)
+}
+
+// generatorFrom is generator with the style code taken from the node z
+// ([n, z_dim]) instead of a new input, so that training can feed it from
+// the encoder; z nil makes the input.
+func (b *builder) generatorFrom(c Config, n int, z *G.Node) (*generatorNet, error) {
 	net := &generatorNet{Sizes: generatorScales(c)}
 	snc := c.SemanticNC()
 	for i, s := range net.Sizes {
@@ -55,7 +62,10 @@ func (b *builder) generator(c Config, n int) (*generatorNet, error) {
 	var x *G.Node
 	var err error
 	if c.UseVAE {
-		net.Z = input(b.g, "z", n, c.ZDim)
+		net.Z = z
+		if net.Z == nil {
+			net.Z = input(b.g, "z", n, c.ZDim)
+		}
 		if x, err = b.linear("fc", net.Z); err != nil {
 			return nil, err
 		}

@@ -38,6 +38,9 @@ type builder struct {
 	// resolved holds eval-mode effective weights of spectral-norm layers,
 	// keyed "prefix.weight"; shared across graphs of the same model.
 	resolved Params
+	// stats collects, in Train mode, each batch norm's statistics by the
+	// norm's key prefix, for the trainer's running-statistics update.
+	stats map[string]*ops.BatchStats
 }
 
 func newBuilder(g *G.ExprGraph, p Params, mode Mode, resolved Params) *builder {

@@ -49,7 +49,10 @@ func (b *builder) paramFreeNorm(prefix string, x *G.Node) (*G.Node, error) {
 		return ops.InstanceNorm(x, normEps)
 	}
 	if b.mode == Train {
-		y, _, err := ops.BatchNormTrain(x, normEps)
+		y, stats, err := ops.BatchNormTrain(x, normEps)
+		if err == nil && b.stats != nil {
+			b.stats[prefix] = stats
+		}
 		return y, err
 	}
 	mean, err := b.p.F32(prefix + ".running_mean")

@@ -1,0 +1,170 @@
+package train
+
+import (
+	"math"
+	"sort"
+	"math/rand/v2"
+	"testing"
+
+	"spadepaint/model"
+)
+
+// tinyConfig is a SPADE small enough for finite differences: 32², ngf 2.
+func tinyConfig(norm model.Norm, vae bool) model.Config {
+	c := model.Preset(model.Landscape).Config()
+	c.LabelNC, c.NGF, c.NDF, c.NHidden, c.ZDim = 3, 2, 2, 4, 4
+	c.Width, c.EncoderLayers, c.Norm, c.UseVAE = 64, 5, norm, vae
+	return c
+}
+
+func tinyBatch(c model.Config, n int, seed uint64) (*model.Labels, []float32) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	h, w := c.Height(), c.Width
+	l := &model.Labels{N: n, H: h, W: w, Class: make([]uint8, n*h*w)}
+	for i := 0; i < n; i++ {
+		split := 8 + rng.IntN(h-16)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				id := 0
+				if y > split {
+					id = 1
+				}
+				if (x-w/2)*(x-w/2)+(y-h/2)*(y-h/2) < 30 {
+					id = 2
+				}
+				l.Class[i*h*w+y*w+x] = uint8(id)
+			}
+		}
+	}
+	img := make([]float32, n*3*h*w)
+	for i := range img {
+		img[i] = float32(rng.Float64()*2 - 1)
+	}
+	return l, img
+}
+
+// TestGradientsFiniteDifferences compares the gradients of the full G
+// and D losses with central differences along random directions.
+func TestGradientsFiniteDifferences(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    model.Config
+		n    int
+	}{
+		{"instance_vae", tinyConfig(model.InstanceNorm, true), 2},
+		{"batch_novae", tinyConfig(model.BatchNorm, false), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.c
+			rng := rand.New(rand.NewPCG(3, 4))
+			nets := newNets(c, 7)
+			l, img := tinyBatch(c, tc.n, 5)
+			p, err := prepare(c, l, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps := make([]float32, tc.n*c.ZDim)
+			for i := range eps {
+				eps[i] = float32(rng.NormFloat64())
+			}
+			all := nets.all()
+			for i := 0; i < 5; i++ {
+				if err := model.PowerIterate(all); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, w := range []which{forG, forD} {
+				learned := nets.learnedG()
+				if w == forD {
+					learned = nets.learnedD()
+				}
+				s, err := buildStep(c, tc.n, all, w, lossWeights{Feat: 10, KLD: 0.05}, learned)
+				if err != nil {
+					t.Fatal(err)
+				}
+				grads := map[string][]float32{}
+				terms := map[string]float64{}
+				if err := s.run(p, eps, grads, 1, terms); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%v terms %v", w, terms)
+				loss := func() float64 {
+					tm := map[string]float64{}
+					if err := s.run(p, eps, map[string][]float32{}, 1, tm); err != nil {
+						t.Fatal(err)
+					}
+					var sum float64
+					for _, v := range tm {
+						sum += v
+					}
+					return sum
+				}
+				// About a dozen parameters of each network, spread over
+				// the layers; steps along the gradient g scaled to a
+				// fraction of the weight's norm: the ratio of the finite
+				// difference to |g|² must come near 1 at one of the steps
+				// or extrapolated to step 0: within 2% for the median
+				// parameter, 10% for every one (the float32 loss of ~16
+				// leaves the smallest gradients a few % of noise). A
+				// wiring mistake (a missing term, a wrong sign or λ, a
+				// gradient into the wrong network) is far larger.
+				stride := max(1, len(learned)/12)
+				checked := 0
+				var bests []float64
+				for ki, k := range learned {
+					if ki%stride != 0 && ki != len(learned)-1 {
+						continue
+					}
+					wt, _ := all.F32(k)
+					g := grads[k]
+					var gn, wn float64
+					for i := range g {
+						gn += float64(g[i]) * float64(g[i])
+						wn += float64(wt[i]) * float64(wt[i])
+					}
+					gn = math.Sqrt(gn)
+					wn = max(math.Sqrt(wn), 0.1*math.Sqrt(float64(len(wt))))
+					if gn < 1e-2 {
+						continue // exactly zero by construction (a bias before a norm)
+					}
+					orig := append([]float32(nil), wt...)
+					best := math.Inf(1)
+					var ratios []float64
+					for _, rel := range []float64{1e-2, 3e-3, 1e-3} {
+						step := rel * wn / gn
+						for i := range wt {
+							wt[i] = orig[i] + float32(step)*g[i]
+						}
+						lp := loss()
+						for i := range wt {
+							wt[i] = orig[i] - float32(step)*g[i]
+						}
+						lm := loss()
+						copy(wt, orig)
+						r := (lp - lm) / (2 * step * gn * gn)
+						ratios = append(ratios, r)
+						best = min(best, math.Abs(r-1))
+					}
+					// The kinks (ReLU, |·|) make the error of central
+					// differences linear in the step: extrapolate it away.
+					rich := (3*ratios[2] - ratios[1]) / 2
+					best = min(best, math.Abs(rich-1))
+					bests = append(bests, best)
+					if best > 0.1 {
+						t.Errorf("%s %s: finite differences / backprop along the gradient = %.4f (steps 1e-2, 3e-3, 1e-3 of the weight norm)", w, k, ratios)
+					}
+					checked++
+				}
+				if checked < 5 {
+					t.Errorf("%s: only %d parameters checked", w, checked)
+				}
+				sort.Float64s(bests)
+				if med := bests[len(bests)/2]; med > 0.02 {
+					t.Errorf("%s: median relative error %.3f over %d parameters", w, med, len(bests))
+				}
+				t.Logf("%s: %d parameters, relative errors %.3f", w, checked, bests)
+				t.Logf("%v: %d parameters checked", w, checked)
+			}
+		})
+	}
+}
