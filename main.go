@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"render": {"render label maps into images", runRender},
 		"encode": {"encode style images into style codes (μ, log-variance)", runEncode},
 		"bench":  {"time inference (and the PyTorch reference when installed)", runBench},
+		"train":  {"train the generator, encoder and discriminator on a data set", runTrain},
 	}
 }
 

@@ -3,6 +3,9 @@ package train
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -133,5 +136,71 @@ func TestLossesFall(t *testing.T) {
 		if last := losses[len(losses)-1]; last > losses[0]-0.2*math.Abs(losses[0]) {
 			t.Errorf("%s: loss went from %.4f to %.4f", name, losses[0], last)
 		}
+	}
+}
+
+// TestExportAndStops: the exported model loads and renders; a NaN loss
+// stops the run naming the step; a failed checkpoint says the previous
+// one is intact.
+func TestExportAndStops(t *testing.T) {
+	src := newMemSource(3, 64, 64, 13)
+	c := ConfigForData(tinyConfig(model.InstanceNorm, true), src.Info())
+	opt := DefaultOptions(c)
+	opt.Steps, opt.CheckpointEvery, opt.Samples = 3, 1, 1
+	dir := t.TempDir()
+	tr, err := New(dir, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	tr.OnProgress = func(p Progress) {
+		if p.Event == "" {
+			return
+		}
+		events = append(events, p.Event)
+		if p.Step == 1 && strings.HasPrefix(p.Event, "checkpoint") {
+			// The disk "fills up": the checkpoint folder becomes a file.
+			ck := filepath.Join(dir, ckptDir)
+			if err := os.Rename(ck, ck+".keep"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(ck, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = tr.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "checkpoint at step 3 failed") || !strings.Contains(err.Error(), ckptName(1)+" is intact") {
+		t.Errorf("Run: %v", err)
+	}
+	if !strings.Contains(strings.Join(events, "\n"), "warning: checkpoint at step 2 failed") {
+		t.Errorf("events %q", events)
+	}
+	if _, _, err := loadCheckpoint(filepath.Join(dir, ckptDir+".keep", ckptName(1)), c); err != nil {
+		t.Errorf("step 1 checkpoint: %v", err)
+	}
+	// Export and render.
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := tr.Export(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, _ := src.Example(0)
+	if _, err := m.Generate(context.Background(), ex.Labels, m.RandomZ(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// NaN weights: the loss is NaN at the first step.
+	tr2, err := New(t.TempDir(), src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := tr2.st.nets.G.F32("conv_img.weight")
+	w[0] = float32(math.NaN())
+	err = tr2.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not finite at step 1") {
+		t.Errorf("NaN run: %v", err)
 	}
 }

@@ -284,19 +284,19 @@ func (t *Trainer) Run(ctx context.Context) error {
 		s := t.st.step - 1
 		lrG, lrD := opt.LearningRates(s)
 		e := LogEntry{Step: t.st.step, Epoch: t.Epoch(t.st.step), LRG: lrG, LRD: lrD, Losses: losses, Seconds: dt.Seconds(), Skipped: len(t.ld.skippedSoFar())}
-		line, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if _, err := logf.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("write the log: %w", err)
-		}
 		if bad := losses.nonFinite(); bad != "" {
 			where := "no checkpoint was written yet"
 			if t.lastCk != "" {
 				where = "the last good checkpoint is " + t.lastCk
 			}
 			return fmt.Errorf("loss %s is not finite at step %d: stopping; %s", bad, t.st.step, where)
+		}
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := logf.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("write the log: %w", err)
 		}
 		p := Progress{Step: t.st.step, Steps: opt.Steps, Epoch: e.Epoch, Losses: losses, LRG: lrG, LRD: lrD, StepTime: dt}
 		if done := t.st.step - first; done > 0 {

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"spadepaint/model"
+	"spadepaint/train"
+)
+
+func runTrain(args []string, stdout io.Writer) error {
+	fs := newFlags("train")
+	data := fs.String("data", "", "data set folder, or a built-in generated data set ("+strings.Join(append([]string{"synthetic"}, train.RegisteredSources()...), ", ")+")")
+	format := fs.String("format", "auto", "data layout: auto, "+strings.Join(train.Formats(), ", "))
+	presetName := fs.String("preset", "", "model preset (landscape, ade20k, coco, cityscapes); default: the data set's own for ade20k/coco/cityscapes, else landscape")
+	size := fs.Int("size", 0, "output width (official --crop_size); default: the preset's")
+	batch := fs.Int("batch", 1, "examples per forward pass")
+	accum := fs.Int("accum", 1, "forward passes whose gradients make one optimiser step (batch·accum examples per step)")
+	steps := fs.Int("steps", 0, "run length in optimiser steps")
+	epochs := fs.Float64("epochs", 0, "run length in passes over the data (instead of --steps)")
+	decay := fs.Int("decay", -1, "learning rates fall linearly to 0 over the last N steps (0: constant; default: the second half of the run)")
+	decayEpochs := fs.Float64("decay-epochs", 0, "as --decay, in epochs")
+	lr := fs.Float64("lr", 2e-4, "official --lr: G and E learn at lr/2, D at 2·lr (TTUR)")
+	noTTUR := fs.Bool("no-ttur", false, "G, E and D all at --lr with Adam β = (0.5, 0.999), the official --no_TTUR")
+	beta1 := fs.Float64("beta1", -1, "Adam β1 (default 0 with TTUR, 0.5 without)")
+	beta2 := fs.Float64("beta2", -1, "Adam β2 (default 0.9 with TTUR as the official code, 0.999 without; the paper states 0.999)")
+	lambdaFeat := fs.Float64("lambda-feat", 10, "feature matching loss weight (0: off)")
+	lambdaKLD := fs.Float64("lambda-kld", 0.05, "KL divergence weight (VAE models)")
+	seed := fs.Int64("seed", 1, "seed of the initial weights, data order, augmentation and noise")
+	noFlip := fs.Bool("no-flip", false, "no random horizontal flips")
+	loadScale := fs.Float64("load-scale", train.DefaultLoadScale, "resize to this × the crop size before the random crop (286/256)")
+	ckEvery := fs.Int("checkpoint-every", 500, "steps between checkpoints (and one on stop and at the end)")
+	keep := fs.Int("keep", 3, "checkpoints kept")
+	sampleEvery := fs.Int("sample-every", 500, "steps between sample grids (0: only at the end)")
+	samples := fs.Int("samples", 4, "examples in a sample grid")
+	styles := fs.Int("styles", 3, "random styles per example in a sample grid")
+	workers := fs.Int("workers", 0, "goroutines reading and augmenting data (default: one per CPU)")
+	skipBad := fs.Bool("skip-bad", false, "skip unpaired, corrupt or out-of-range examples instead of stopping")
+	adeRaw := fs.Bool("ade-raw-ids", false, "ADE20K: keep the stored ids (0 = \"other\" as class 0) as the official code ends up doing, to fine-tune its pretrained model")
+	out := fs.String("out", "", "run folder: config, checkpoints, log.jsonl, samples, model.safetensors")
+	resume := fs.Bool("resume", false, "continue the run in --out from its last complete checkpoint (--steps/--epochs may extend it)")
+	from := fs.String("from", "", "start G and E from this model (.safetensors from spadepaint import or an earlier run)")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "out"); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["steps"] && set["epochs"] {
+		return errors.New("give --steps or --epochs, not both")
+	}
+
+	var opt train.Options
+	var src train.Source
+	var err error
+	if *resume {
+		if opt, err = train.ReadOptions(*out); err != nil {
+			return err
+		}
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld"} {
+			if set[n] {
+				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
+			}
+		}
+		if set["data"] {
+			opt.Data.Path = *data // the same data, moved
+		}
+		if src, err = train.Open(opt.Data.Path, train.OpenOptions{Format: opt.Data.Format, ADERawIDs: opt.Data.ADERawIDs,
+			SkipBad: opt.Data.SkipBad, Size: opt.Model.Width, Seed: opt.Seed}); err != nil {
+			return err
+		}
+		switch {
+		case set["steps"]:
+			opt.Steps = *steps
+		case set["epochs"]:
+			opt.Steps = epochSteps(*epochs, src.Len(), opt.Batch*opt.Accum)
+		}
+		if set["checkpoint-every"] {
+			opt.CheckpointEvery = *ckEvery
+		}
+		if set["sample-every"] {
+			opt.SampleEvery = *sampleEvery
+		}
+		if set["workers"] {
+			opt.Workers = *workers
+		}
+	} else {
+		if err := required(fs, "data"); err != nil {
+			return err
+		}
+		if !set["steps"] && !set["epochs"] {
+			return errors.New("give the run's length: --steps N or --epochs E")
+		}
+		if src, err = train.Open(*data, train.OpenOptions{Format: *format, ADERawIDs: *adeRaw, SkipBad: *skipBad, Size: *size, Seed: *seed}); err != nil {
+			return err
+		}
+		info := src.Info()
+		var c model.Config
+		if *from != "" {
+			m, err := model.Load(*from)
+			if err != nil {
+				return err
+			}
+			c = m.Config
+			if set["preset"] || set["size"] {
+				return errors.New("--from fixes the model: --preset and --size do not apply")
+			}
+		} else {
+			name := *presetName
+			if name == "" {
+				name = "landscape"
+				switch info.Format {
+				case train.FormatADE20K, train.FormatCOCO, train.FormatCityscapes:
+					name = info.Format
+				}
+			}
+			p, err := model.ParsePreset(name)
+			if err != nil {
+				return err
+			}
+			c = p.Config()
+			if *size > 0 {
+				c.Width = *size
+			}
+		}
+		want := train.ConfigForData(c, info)
+		if *from != "" && want.JSON() != c.JSON() {
+			return fmt.Errorf("--from %s takes %d classes (don't care %v, instances %v), the data has %d (%v, %v)",
+				*from, c.LabelNC, c.ContainDontCare, c.Instance, info.LabelNC, info.DontCare, info.Instance)
+		}
+		c = want
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+		opt = train.DefaultOptions(c)
+		opt.Data = train.DataSpec{Path: *data, Format: info.Format, ADERawIDs: *adeRaw, SkipBad: *skipBad}
+		opt.Batch, opt.Accum = *batch, *accum
+		opt.Steps = *steps
+		if set["epochs"] {
+			opt.Steps = epochSteps(*epochs, src.Len(), opt.Batch*opt.Accum)
+		}
+		opt.DecaySteps = *decay
+		if set["decay-epochs"] {
+			opt.DecaySteps = epochSteps(*decayEpochs, src.Len(), opt.Batch*opt.Accum)
+		} else if *decay < 0 {
+			opt.DecaySteps = opt.Steps / 2
+		}
+		opt.LR, opt.TTUR = *lr, !*noTTUR
+		opt.Beta1, opt.Beta2 = 0, 0.9
+		if *noTTUR {
+			opt.Beta1, opt.Beta2 = 0.5, 0.999
+		}
+		if *beta1 >= 0 {
+			opt.Beta1 = *beta1
+		}
+		if *beta2 >= 0 {
+			opt.Beta2 = *beta2
+		}
+		opt.LambdaFeat, opt.LambdaKLD = *lambdaFeat, *lambdaKLD
+		opt.Seed = *seed
+		opt.Augment = train.Augment{LoadScale: *loadScale, NoFlip: *noFlip}
+		opt.CheckpointEvery, opt.Keep, opt.SampleEvery = *ckEvery, *keep, *sampleEvery
+		opt.Samples, opt.Styles = *samples, *styles
+		if *workers > 0 {
+			opt.Workers = *workers
+		}
+		opt.From = *from
+	}
+	if err := train.CheckFiles(src); err != nil {
+		return err
+	}
+
+	var tr *train.Trainer
+	if *resume {
+		var notes []string
+		tr, notes, err = train.Resume(*out, src, opt)
+		for _, n := range notes {
+			fmt.Fprintln(stdout, n)
+		}
+	} else {
+		tr, err = train.New(*out, src, opt)
+	}
+	if err != nil {
+		return err
+	}
+	c := opt.Model
+	fmt.Fprintf(stdout, "training %s: %d×%d, %d classes%s, ngf %d, %s norm, VAE %v; %s data, %d examples; batch %d×%d, steps %d→%d (%.2f epochs), lr G %.2g D %.2g, β (%g, %g), BLAS %s\n",
+		c.Name, c.Width, c.Height(), c.LabelNC, map[bool]string{true: " + don't care", false: ""}[c.ContainDontCare], c.NGF, c.Norm, c.UseVAE,
+		tr.Info().Format, src.Len(), opt.Batch, opt.Accum, tr.Step(), opt.Steps, tr.Epoch(opt.Steps), lrOf(opt, true), lrOf(opt, false), opt.Beta1, opt.Beta2, model.BLASName)
+
+	tty := isTerminal(stdout)
+	last := time.Time{}
+	tr.OnProgress = func(p train.Progress) {
+		if p.Event != "" {
+			if tty && !*quiet {
+				fmt.Fprint(stdout, "\r\033[K")
+			}
+			fmt.Fprintf(stdout, "step %d: %s\n", p.Step, p.Event)
+			return
+		}
+		if *quiet || (!tty && time.Since(last) < 10*time.Second && p.Step != p.Steps) {
+			return
+		}
+		last = time.Now()
+		line := progressLine(p)
+		if tty {
+			fmt.Fprint(stdout, "\r\033[K"+line)
+		} else {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = tr.Run(ctx)
+	if tty && !*quiet {
+		fmt.Fprintln(stdout)
+	}
+	if errors.Is(err, train.ErrStopped) {
+		fmt.Fprintf(stdout, "%v; continue with: spadepaint train --out %s --resume\n", err, *out)
+		return nil
+	}
+	return err
+}
+
+// epochSteps converts epochs to optimiser steps (at least one).
+func epochSteps(epochs float64, n, perStep int) int {
+	return max(1, int(math.Ceil(epochs*float64(n)/float64(perStep))))
+}
+
+func lrOf(o train.Options, g bool) float64 {
+	lg, ld := o.LearningRates(0)
+	if g {
+		return lg
+	}
+	return ld
+}
+
+func progressLine(p train.Progress) string {
+	const width = 20
+	done := width * p.Step / max(1, p.Steps)
+	bar := strings.Repeat("█", done) + strings.Repeat("·", width-done)
+	l := p.Losses
+	eta := "?"
+	if p.Rate > 0 {
+		eta = p.ETA.Round(time.Second).String()
+	}
+	return fmt.Sprintf("%s %d/%d ep %.2f | %.2f steps/s (%.2fs/step) ETA %s | G %.3f (GAN %.3f feat %.3f KLD %.3f) D %.3f (fake %.3f real %.3f)",
+		bar, p.Step, p.Steps, p.Epoch, p.Rate, p.StepTime.Seconds(), eta, l.G(), l.GAN, l.GANFeat, l.KLD, l.D(), l.DFake, l.DReal)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
