@@ -12,6 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HAVE_OPENBLAS := $(shell ldconfig -p 2>/dev/null | grep -q "libopenblas.so " && echo yes)
 ifeq ($(HAVE_OPENBLAS),yes)
   TAGS := -tags openblas
+  FYNE_TAGS := --tags openblas
   export CGO_LDFLAGS := -lopenblas
 endif
 
@@ -61,7 +62,7 @@ lint:
 	$(GO) vet $(TAGS) ./...
 
 package: deps
-	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release $(FYNE_TAGS)
 	@ls -l *.tar.xz
 
 clean:
