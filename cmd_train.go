@@ -45,6 +45,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	styles := fs.Int("styles", 3, "random styles per example in a sample grid")
 	workers := fs.Int("workers", 0, "goroutines reading and augmenting data (default: one per CPU)")
 	skipBad := fs.Bool("skip-bad", false, "skip unpaired, corrupt or out-of-range examples instead of stopping")
+	checkLabels := fs.Bool("check-labels", false, "read every label map before training to find out-of-range class ids (always done for folder data sets)")
 	adeRaw := fs.Bool("ade-raw-ids", false, "ADE20K: keep the stored ids (0 = \"other\" as class 0) as the official code ends up doing, to fine-tune its pretrained model")
 	out := fs.String("out", "", "run folder: config, checkpoints, log.jsonl, samples, model.safetensors")
 	resume := fs.Bool("resume", false, "continue the run in --out from its last complete checkpoint (--steps/--epochs may extend it)")
@@ -178,8 +179,15 @@ func runTrain(args []string, stdout io.Writer) error {
 		}
 		opt.From = *from
 	}
-	if err := train.CheckFiles(src); err != nil {
+	// Check the files before training: headers always, every label map
+	// too for folders (the user's own data) or with --check-labels.
+	full := *checkLabels || opt.Data.Format == train.FormatFolder
+	dropped, err := train.CheckFiles(src, full)
+	if err != nil {
 		return err
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(stdout, "skipping %d bad example(s): %s\n", len(dropped), strings.Join(dropped[:min(5, len(dropped))], "; "))
 	}
 
 	var tr *train.Trainer

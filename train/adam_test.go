@@ -63,3 +63,39 @@ func TestLearningRates(t *testing.T) {
 		t.Errorf("no TTUR: %g, %g", g, d)
 	}
 }
+
+// TestOfficialInit: xavier-normal weights with gain 0.02 (spectral-norm
+// weight_orig included), zero biases, unit spectral-norm vectors.
+func TestOfficialInit(t *testing.T) {
+	c := model.Preset(model.Landscape).Config()
+	n := newNets(c, 1)
+	for _, tc := range []struct {
+		key          string
+		fanIn, fanOu int
+	}{{"head_0.conv_0.weight_orig", 256 * 9, 256 * 9}, {"fc.weight", 256, 16 * 16 * 8 * 8}, {"head_0.norm_0.mlp_gamma.weight", 32 * 9, 256 * 9}} {
+		w, err := n.all().F32(tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ss float64
+		for _, x := range w {
+			ss += float64(x) * float64(x)
+		}
+		got := math.Sqrt(ss / float64(len(w)))
+		want := 0.02 * math.Sqrt(2/float64(tc.fanIn+tc.fanOu))
+		if math.Abs(got/want-1) > 0.05 {
+			t.Errorf("%s: std %.3g, want %.3g", tc.key, got, want)
+		}
+	}
+	if b, _ := n.G.F32("conv_img.bias"); b[0] != 0 || b[2] != 0 {
+		t.Errorf("bias %v", b)
+	}
+	u, _ := n.G.F32("up_0.conv_s.weight_u")
+	var ss float64
+	for _, x := range u {
+		ss += float64(x) * float64(x)
+	}
+	if math.Abs(ss-1) > 1e-5 {
+		t.Errorf("|u|² = %g", ss)
+	}
+}

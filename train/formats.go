@@ -94,6 +94,7 @@ func Open(dir string, o OpenOptions) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s data set %s: %w", format, dir, err)
 	}
+	src.skipBad = o.SkipBad
 	return src, nil
 }
 
@@ -126,8 +127,9 @@ func Detect(dir string) (string, error) {
 
 // fileSource is a data set of image, label (and instance) files.
 type fileSource struct {
-	info  Info
-	items []fileItem
+	info    Info
+	items   []fileItem
+	skipBad bool
 	// ids maps a stored label value to the model's class id; valid says
 	// which stored values are allowed.
 	ids   [256]uint8
@@ -569,14 +571,15 @@ func openCityscapes(dir string, o OpenOptions) (*fileSource, error) {
 	return s, nil
 }
 
-// checkHeaders reads every file's header (not its pixels) in parallel:
-// unreadable files and image/label size mismatches are found before
-// training starts.
-func checkHeaders(s *fileSource) error {
+// checkItems reads every file's header (with full, every label map
+// entirely) in parallel, so that unreadable files, size mismatches and
+// (with full) class ids outside the data set's classes are found before
+// training starts. It returns one message per bad example, by index.
+func checkItems(s *fileSource, full bool) map[int]string {
 	var mu sync.Mutex
-	var problems []string
+	bad := map[int]string{}
 	var wg sync.WaitGroup
-	next := make(chan fileItem)
+	next := make(chan int)
 	size := func(path string) (int, int, error) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -589,57 +592,92 @@ func checkHeaders(s *fileSource) error {
 		}
 		return cfg.Width, cfg.Height, nil
 	}
+	check := func(it fileItem) string {
+		iw, ih, err := size(it.image)
+		if err != nil {
+			return err.Error()
+		}
+		lw, lh, err := size(it.label)
+		if err != nil {
+			return err.Error()
+		}
+		if iw != lw || ih != lh {
+			return fmt.Sprintf("image %s is %d×%d but its label map %s is %d×%d", it.image, iw, ih, it.label, lw, lh)
+		}
+		if it.instance != "" {
+			if nw, nh, err := size(it.instance); err != nil {
+				return err.Error()
+			} else if nw != lw || nh != lh {
+				return fmt.Sprintf("instance map %s is %d×%d but its label map %s is %d×%d", it.instance, nw, nh, it.label, lw, lh)
+			}
+		}
+		if full {
+			l, err := model.ReadLabels(it.label)
+			if err != nil {
+				return err.Error()
+			}
+			for p, v := range l.Class {
+				if !s.valid[v] {
+					return fmt.Sprintf("label %s: value %d at x=%d y=%d is not a class of this data set (%d classes)", it.label, v, p%l.W, p/l.W, s.info.LabelNC)
+				}
+			}
+		}
+		return ""
+	}
 	for w := 0; w < 2*runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range next {
-				var msg string
-				iw, ih, err := size(it.image)
-				lw, lh, lerr := size(it.label)
-				switch {
-				case err != nil:
-					msg = err.Error()
-				case lerr != nil:
-					msg = lerr.Error()
-				case iw != lw || ih != lh:
-					msg = fmt.Sprintf("image %s is %d×%d but its label map %s is %d×%d", it.image, iw, ih, it.label, lw, lh)
-				}
-				if msg == "" && it.instance != "" {
-					if nw, nh, err := size(it.instance); err != nil {
-						msg = err.Error()
-					} else if nw != lw || nh != lh {
-						msg = fmt.Sprintf("instance map %s is %d×%d but its label map %s is %d×%d", it.instance, nw, nh, it.label, lw, lh)
-					}
-				}
-				if msg != "" {
+			for i := range next {
+				if msg := check(s.items[i]); msg != "" {
 					mu.Lock()
-					problems = append(problems, msg)
+					bad[i] = msg
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-	for _, it := range s.items {
-		next <- it
+	for i := range s.items {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return badFiles(problems)
-	}
-	return nil
+	return bad
 }
 
-// CheckFiles reads the headers of a file data set's images and labels:
-// missing or corrupt files and size mismatches are reported before
-// training, naming the files. Generated sources pass.
-func CheckFiles(src Source) error {
-	if s, ok := src.(*fileSource); ok {
-		return checkHeaders(s)
+// CheckFiles checks a file data set before training: every file's header
+// (missing or corrupt files, image/label size mismatches) and, with full,
+// every label's class ids. Bad examples are an error naming the files,
+// or with OpenOptions.SkipBad are dropped from the data set and returned.
+// Generated sources pass.
+func CheckFiles(src Source, full bool) (dropped []string, err error) {
+	s, ok := src.(*fileSource)
+	if !ok {
+		return nil, nil
 	}
-	return nil
+	bad := checkItems(s, full)
+	if len(bad) == 0 {
+		return nil, nil
+	}
+	var msgs []string
+	for _, m := range bad {
+		msgs = append(msgs, m)
+	}
+	sort.Strings(msgs)
+	if !s.skipBad {
+		return nil, badFiles(msgs)
+	}
+	kept := s.items[:0:0]
+	for i, it := range s.items {
+		if _, b := bad[i]; !b {
+			kept = append(kept, it)
+		}
+	}
+	if len(kept) == 0 {
+		return msgs, fmt.Errorf("every example is bad: %w", badFiles(msgs))
+	}
+	s.items = kept
+	return msgs, nil
 }
 
 // defaultColor is a fixed, well-spread colour per class id for sample

@@ -161,7 +161,7 @@ func TestFormats(t *testing.T) {
 				info.Instance != tc.instance || info.AspectRatio != tc.aspect || info.Preprocess != tc.pre {
 				t.Errorf("len %d, info %+v", src.Len(), info)
 			}
-			if err := CheckFiles(src); err != nil {
+			if _, err := CheckFiles(src, true); err != nil {
 				t.Error(err)
 			}
 			ex, err := src.Example(0)
@@ -225,6 +225,13 @@ func TestBadData(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "b.png: value 3 at x=20 y=0") {
 			t.Errorf("got %v", err)
 		}
+		// Found before training by the full check.
+		if _, err := CheckFiles(src, true); err == nil || !strings.Contains(err.Error(), "b.png: value 3 at x=20 y=0") {
+			t.Errorf("full check: %v", err)
+		}
+		if _, err := CheckFiles(src, false); err != nil {
+			t.Errorf("header check: %v", err)
+		}
 	})
 	t.Run("size mismatch and corrupt", func(t *testing.T) {
 		dir := fixtureFolder(t, "")
@@ -238,9 +245,18 @@ func TestBadData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = CheckFiles(src)
+		_, err = CheckFiles(src, false)
 		if err == nil || !strings.Contains(err.Error(), "c.png is 10×10 but its label map") || !strings.Contains(err.Error(), "d.jpg") {
 			t.Errorf("got %v", err)
+		}
+		// --skip-bad: both are dropped, the two good examples stay.
+		src, err = Open(dir, OpenOptions{SkipBad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped, err := CheckFiles(src, false)
+		if err != nil || len(dropped) != 2 || src.Len() != 2 {
+			t.Errorf("skip-bad: dropped %q, %v; %d left", dropped, err, src.Len())
 		}
 	})
 }

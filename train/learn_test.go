@@ -92,7 +92,7 @@ func TestFirstStep(t *testing.T) {
 func TestLossesFall(t *testing.T) {
 	src := newMemSource(2, 64, 64, 7)
 	c := ConfigForData(tinyConfig(model.InstanceNorm, true), src.Info())
-	n := newNets(c, 3)
+	n := newNetsWith(c, 3, model.InitParams) // see TestGradientsFiniteDifferences
 	all := n.all()
 	ld := &loader{src: src, info: src.Info(), c: c, aug: Augment{LoadScale: 1, NoFlip: true}, batch: 2, accum: 1, ord: newOrder(1, 2), workers: 1}
 	b, err := ld.load(context.Background(), 0)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 
 	"spadepaint/model"
@@ -14,16 +15,46 @@ type nets struct {
 	G, E, D model.Params
 }
 
-// newNets initialises fresh weights as the official code does not: it
-// uses PyTorch's default layer init (see model.InitParams); seed fixes them.
-func newNets(c model.Config, seed int64) *nets {
+// newNets initialises fresh weights as the official code (see
+// officialInit); seed fixes them.
+func newNets(c model.Config, seed int64) *nets { return newNetsWith(c, seed, officialInit) }
+
+// newNetsWith initialises the networks with init.
+func newNetsWith(c model.Config, seed int64, init func([]model.Spec, *rand.Rand) model.Params) *nets {
 	rng := rand.New(rand.NewSource(seed))
-	n := &nets{c: c, G: model.InitParams(model.GeneratorSpecs(c), rng)}
+	n := &nets{c: c, G: init(model.GeneratorSpecs(c), rng)}
 	if c.UseVAE {
-		n.E = model.InitParams(model.EncoderSpecs(c), rng)
+		n.E = init(model.EncoderSpecs(c), rng)
 	}
-	n.D = model.InitParams(model.DiscriminatorSpecs(c), rng)
+	n.D = init(model.DiscriminatorSpecs(c), rng)
 	return n
+}
+
+// officialInit is the official BaseNetwork.init_weights with its defaults
+// (--init_type xavier, --init_variance 0.02): every conv and linear weight
+// is drawn from N(0, 0.02²·2/(fan_in + fan_out)) and every bias is 0.
+// That includes the spectral-normalised layers: at construction their
+// `weight` attribute shares storage with `weight_orig`, so the in-place
+// init reaches weight_orig. The power-iteration vectors are random unit
+// vectors and batch-norm statistics start at mean 0, variance 1.
+func officialInit(specs []model.Spec, rng *rand.Rand) model.Params {
+	p := model.InitParams(specs, rng)
+	for _, s := range specs {
+		if s.Kind != model.Weight && s.Kind != model.SNWeight {
+			continue
+		}
+		receptive := 1
+		for _, d := range s.Shape[2:] {
+			receptive *= d
+		}
+		fanIn, fanOut := s.Shape[1]*receptive, s.Shape[0]*receptive
+		std := 0.02 * math.Sqrt(2/float64(fanIn+fanOut))
+		w, _ := p.F32(s.Key)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * std)
+		}
+	}
+	return p
 }
 
 // all is the union of the three networks' params (their keys never
