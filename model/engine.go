@@ -7,7 +7,19 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"time"
 )
+
+// engTrace, when set (by tests), receives the time of each main-path step.
+var engTrace func(step string, d time.Duration)
+
+func traceStep(step string, start time.Time) time.Time {
+	now := time.Now()
+	if engTrace != nil {
+		engTrace(step, now.Sub(start))
+	}
+	return now
+}
 
 // The engine is a hand-written CPU implementation of the generator's
 // eval-mode forward pass, equal to the gorgonia graph (and PyTorch) within
@@ -42,9 +54,10 @@ type engSpade struct {
 	name   string
 	C      int
 	scale  int
-	shared *gatherConv // mlp_shared: semantic → nhidden, ReLU
-	wgb    []float32   // mlp_gamma ⊕ mlp_beta weights, tap-major [9][2C][nhidden]
-	bgb    []float32   // [2C]
+	shared *gatherConv  // mlp_shared: semantic → nhidden, ReLU
+	wgb    []float32    // mlp_gamma ⊕ mlp_beta weights, tap-major [9][2C][nhidden]
+	wino   *winoWeights // the same for Winograd, on large maps (then wgb is nil)
+	bgb    []float32    // [2C]
 	// mean and rstd are the batch-norm running statistics (rstd =
 	// 1/sqrt(var+eps)); nil for instance norm.
 	mean, rstd []float32
@@ -53,10 +66,11 @@ type engSpade struct {
 // engConv is a main-path convolution.
 type engConv struct {
 	out, in, k int
-	w          []float32 // [out][in·k·k] as stored (weight_orig for spectral norm)
-	tap        []float32 // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
-	alpha      float32   // 1/σ for spectral norm, else 1
-	bias       []float32 // nil without bias
+	w          []float32    // [out][in·k·k] as stored (weight_orig for spectral norm)
+	tap        []float32    // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
+	wino       *winoWeights // 3×3 on large maps: Winograd weights (then tap is nil)
+	alpha      float32      // 1/σ for spectral norm, else 1
+	bias       []float32    // nil without bias
 }
 
 type engBlock struct {
@@ -95,21 +109,32 @@ type engine struct {
 	items []*engItem
 
 	// scratch, reused by every render
-	x       [2][]float32
-	t, dx   []float32
-	actv    []float32
-	tmp     []float32
-	col     []float32
-	fcOut   []float32
-	mean    []float32
-	rstd    []float32
-	edge    []bool
-	scratch [][]int32
+	x     [2][]float32
+	t, dx []float32
+	actv  []float32
+	tmp   []float32
+	col   []float32
+	fcOut []float32
+	mean  []float32
+	rstd  []float32
+	edge  []bool
+	wino  winoScratch
 }
+
+type convKind int
+
+const (
+	convIm2col convKind = iota
+	convTap
+	convWino
+)
+
+// useWinograd says whether 3×3 convs on maps of layout g use Winograd.
+func useWinograd(g geom) bool { return g.H*g.W >= 64*64 }
 
 // newEngine prepares the weights of generator params p for config c.
 func newEngine(c Config, p Params) (*engine, error) {
-	e := &engine{c: c, nh: c.NHidden, scratch: make([][]int32, workers())}
+	e := &engine{c: c, nh: c.NHidden}
 	H, W := c.Height(), c.Width
 	for _, s := range generatorScales(c) {
 		e.scales = append(e.scales, engScale{g: newGeom(s.H, s.W), ys: nearestIndex(H, s.H), xs: nearestIndex(W, s.W)})
@@ -126,8 +151,8 @@ func newEngine(c Config, p Params) (*engine, error) {
 			return 0, err
 		}
 		sp.shared = newGatherConv(c, ws, bs, e.nh, true)
-		sp.wgb = make([]float32, 9*2*C*e.nh)
 		sp.bgb = make([]float32, 2*C)
+		var wgb [2][]float32
 		for k, name := range []string{"mlp_gamma", "mlp_beta"} {
 			w, err := f32(prefix + "." + name + ".weight")
 			if err != nil {
@@ -138,10 +163,22 @@ func newEngine(c Config, p Params) (*engine, error) {
 				return 0, err
 			}
 			copy(sp.bgb[k*C:], b)
-			for o := 0; o < C; o++ {
-				for i := 0; i < e.nh; i++ {
-					for t := 0; t < 9; t++ {
-						sp.wgb[(t*2*C+k*C+o)*e.nh+i] = w[(o*e.nh+i)*9+t]
+			wgb[k] = w
+		}
+		if g := e.scales[scale].g; useWinograd(g) {
+			sp.wino = newWinoWeights(2*C, e.nh, 1, func(o, i int) []float32 {
+				k := o / C
+				o %= C
+				return wgb[k][(o*e.nh+i)*9 : (o*e.nh+i)*9+9]
+			})
+		} else {
+			sp.wgb = make([]float32, 9*2*C*e.nh)
+			for k := range wgb {
+				for o := 0; o < C; o++ {
+					for i := 0; i < e.nh; i++ {
+						for t := 0; t < 9; t++ {
+							sp.wgb[(t*2*C+k*C+o)*e.nh+i] = wgb[k][(o*e.nh+i)*9+t]
+						}
 					}
 				}
 			}
@@ -164,7 +201,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 		e.spades = append(e.spades, sp)
 		return len(e.spades) - 1, nil
 	}
-	conv := func(prefix string, sn, bias bool, tapMajor bool) (*engConv, error) {
+	conv := func(prefix string, sn, bias bool, kind convKind) (*engConv, error) {
 		key := prefix + ".weight"
 		if sn {
 			key = prefix + ".weight_orig"
@@ -199,7 +236,11 @@ func newEngine(c Config, p Params) (*engine, error) {
 				return nil, err
 			}
 		}
-		if cv.k == 3 && tapMajor {
+		if cv.k == 3 && kind == convWino {
+			cv.wino = newWinoWeights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
+				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
+			})
+		} else if cv.k == 3 && kind == convTap {
 			cv.tap = make([]float32, len(w))
 			for o := 0; o < cv.out; o++ {
 				for i := 0; i < cv.in; i++ {
@@ -218,17 +259,21 @@ func newEngine(c Config, p Params) (*engine, error) {
 			scale++
 		}
 		g := e.scales[scale].g
-		// Tap-major weights (9 shifted GEMMs, no im2col) where the map is
-		// large and the weights small; im2col bands for the wide layers
-		// at low resolution, whose weights are big and maps small.
-		tapMajor := g.H*g.W >= 64*64
+		// Winograd where the map is large and the weights small; im2col
+		// bands for the wide layers at low resolution, whose weights are
+		// big (a transformed or tap-major copy would cost too much memory)
+		// and maps small.
+		kind := convIm2col
+		if useWinograd(g) {
+			kind = convWino
+		}
 		b := &engBlock{block: blk, scale: scale, normS: -1}
 		mid := min(blk.Fin, blk.Fout)
 		if blk.Fin != blk.Fout {
 			if b.normS, err = spade(blk.Name+".norm_s", blk.Fin, scale); err != nil {
 				return nil, err
 			}
-			if b.convS, err = conv(blk.Name+".conv_s", true, false, false); err != nil {
+			if b.convS, err = conv(blk.Name+".conv_s", true, false, convIm2col); err != nil {
 				return nil, err
 			}
 		}
@@ -238,15 +283,15 @@ func newEngine(c Config, p Params) (*engine, error) {
 		if b.norm1, err = spade(blk.Name+".norm_1", mid, scale); err != nil {
 			return nil, err
 		}
-		if b.conv0, err = conv(blk.Name+".conv_0", true, true, tapMajor); err != nil {
+		if b.conv0, err = conv(blk.Name+".conv_0", true, true, kind); err != nil {
 			return nil, err
 		}
-		if b.conv1, err = conv(blk.Name+".conv_1", true, true, tapMajor); err != nil {
+		if b.conv1, err = conv(blk.Name+".conv_1", true, true, kind); err != nil {
 			return nil, err
 		}
 		e.blocks = append(e.blocks, b)
 	}
-	if e.convImg, err = conv("conv_img", false, true, true); err != nil {
+	if e.convImg, err = conv("conv_img", false, true, convTap); err != nil {
 		return nil, err
 	}
 	if c.UseVAE {
@@ -338,6 +383,9 @@ func (e *engine) generate(ctx context.Context, l *Labels, z []float32) (*Image, 
 	c := e.c
 	H, W := c.Height(), c.Width
 	img := &Image{N: l.N, H: H, W: W, Pix: make([]float32, l.N*3*H*W)}
+	if engBLASSerial != nil {
+		defer engBLASSerial()()
+	}
 	for n := 0; n < l.N; n++ {
 		it := e.item(n)
 		e.setLabels(it, l, n)
@@ -482,7 +530,7 @@ func (e *engine) refresh(ctx context.Context, it *engItem) error {
 			g := e.scales[0].g
 			box := e.scaleBox(r, 0).dilate(1).clip(g.H, g.W)
 			if !box.empty() {
-				e.fcGather.run(it.codes[0], g.H, g.W, box, it.x0, g.Plane, g.PW, g.pos(box.Y0, box.X0), e.scratch)
+				e.fcGather.run(it.codes[0], g.H, g.W, box, it.x0, g.Plane, g.PW, g.pos(box.Y0, box.X0))
 			}
 			it.pending[i] = rect{}
 		}
@@ -501,8 +549,15 @@ func (e *engine) updateSpade(it *engItem, i int, box rect) {
 	full := box == rect{0, 0, g.W, g.H}
 	sg := newGeom(box.dy(), box.dx()) // the box's own padded layout
 	// mlp_shared over the box and a 1-pixel ring (zero outside the image).
-	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), e.actv, sg.Plane, sg.PW, 0, e.scratch)
+	ts := time.Now()
+	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), e.actv, sg.Plane, sg.PW, 0)
+	traceStep(sp.name+" gather", ts)
 	ab := it.ab[i]
+	if sp.wino != nil {
+		winoConv(sg, sp.wino, e.actv, &winoOut{dst: ab, foldDstPlane: g.Plane, pw: g.PW, off: g.pos(box.Y0, box.X0),
+			fold: true, foldC: C, mean: sp.mean, rstd: sp.rstd, foldB: sp.bgb}, &e.wino)
+		return
+	}
 	out := ab
 	if !full {
 		if n := 2 * C * sg.Plane; cap(e.tmp) < n {
@@ -566,6 +621,13 @@ func (g geom) finish(buf, bias []float32, c0, c1 int) {
 // conv3 runs a 3×3 conv of the main path: out = alpha·conv(in) + beta·out,
 // then the bias and the border.
 func (e *engine) conv3(g geom, cv *engConv, in []float32, beta float32, out []float32) {
+	if cv.wino != nil {
+		winoConv(g, cv.wino, in, &winoOut{dst: out, plane: g.Plane, pw: g.PW, off: g.origin(), bias: cv.bias, beta: beta}, &e.wino)
+		if beta == 0 {
+			parallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
+		}
+		return
+	}
 	if cv.tap != nil {
 		shiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
 	} else {
@@ -582,7 +644,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	cur, other := e.x[0], e.x[1]
 	C0 := 16 * c.NGF
 	if c.UseVAE {
-		sgemm(len(e.fcB), 1, c.ZDim, 1, e.fcW, c.ZDim, z, 1, 0, e.fcOut, 1)
+		psgemm(len(e.fcB), 1, c.ZDim, 1, e.fcW, c.ZDim, z, 1, 0, e.fcOut, 1)
 		hw := g0.H * g0.W
 		clear(cur[:C0*g0.Plane])
 		for ch := 0; ch < C0; ch++ {
@@ -601,6 +663,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		tb := time.Now()
 		g := e.scales[b.scale].g
 		if b.UpBefore {
 			parallel(b.Fin, func(lo, hi int) { upsample2(gPrev, g, cur, other, lo, hi) })
@@ -612,21 +675,28 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 			planeStats(g, cur, b.Fin, e.mean, e.rstd)
 			mean, rstd = e.mean, e.rstd
 		}
+		ts := traceStep(b.Name+" up/stats", tb)
 		res, learned := cur, b.convS != nil
 		if learned {
 			modulate(g, cur, it.ab[b.normS], b.Fin, mean, rstd, false, e.t)
+			ts = traceStep(b.Name+" mod_s", ts)
 			conv1x1(g, b.convS.w, b.Fout, b.Fin, b.convS.alpha, e.t, 0, other)
 			parallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
+			ts = traceStep(b.Name+" conv_s", ts)
 			res = other
 		}
 		mid := min(b.Fin, b.Fout)
 		modulate(g, cur, it.ab[b.norm0], b.Fin, mean, rstd, true, e.t)
+		ts = traceStep(b.Name+" mod_0", ts)
 		e.conv3(g, b.conv0, e.t, 0, e.dx)
+		ts = traceStep(b.Name+" conv_0", ts)
 		if c.Norm == InstanceNorm {
 			planeStats(g, e.dx, mid, e.mean, e.rstd)
 		}
 		modulate(g, e.dx, it.ab[b.norm1], mid, mean, rstd, true, e.t)
+		ts = traceStep(b.Name+" mod_1", ts)
 		e.conv3(g, b.conv1, e.t, 1, res)
+		traceStep(b.Name+" conv_1", ts)
 		if learned {
 			cur, other = res, cur
 		}

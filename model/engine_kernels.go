@@ -24,6 +24,31 @@ func sgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb in
 	engBLAS.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// engBLASSerial, where set, makes engBLAS single-threaded until the
+// returned function is called (the engine parallelises GEMMs itself).
+var engBLASSerial func() (restore func())
+
+// psgemm is sgemm split over the workers along the larger of m and n
+// (each part a single-threaded GEMM under engBLASSerial).
+func psgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := workers()
+	if w <= 1 || m*n*k < 1<<20 {
+		sgemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if n >= m {
+		parallel(w, func(lo, hi int) {
+			j0, j1 := n*lo/w, n*hi/w
+			sgemm(m, j1-j0, k, alpha, a, lda, b[j0:], ldb, beta, c[j0:], ldc)
+		})
+		return
+	}
+	parallel(w, func(lo, hi int) {
+		i0, i1 := m*lo/w, m*hi/w
+		sgemm(i1-i0, n, k, alpha, a[i0*lda:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+	})
+}
+
 // workers is how many goroutines the engine's own loops use.
 func workers() int { return runtime.GOMAXPROCS(0) }
 
@@ -143,7 +168,7 @@ func shiftConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32,
 			if t > 0 {
 				b = 1
 			}
-			sgemm(outC, n, inC, alpha, w[t*outC*inC:], inC, in[g.tapOffset(t)+q0:], g.Plane, b, out[o+q0:], g.Plane)
+			psgemm(outC, n, inC, alpha, w[t*outC*inC:], inC, in[g.tapOffset(t)+q0:], g.Plane, b, out[o+q0:], g.Plane)
 		}
 	}
 }
@@ -169,14 +194,14 @@ func im2colConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32
 				}
 			}
 		})
-		sgemm(outC, n, k, alpha, w, k, col, n, beta, out[o+q0:], g.Plane)
+		psgemm(outC, n, k, alpha, w, k, col, n, beta, out[o+q0:], g.Plane)
 	}
 }
 
 // conv1x1 is out = alpha·W·in + beta·out over the GEMM span.
 func conv1x1(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
 	o := g.origin()
-	sgemm(outC, g.span(), inC, alpha, w, inC, in[o:], g.Plane, beta, out[o:], g.Plane)
+	psgemm(outC, g.span(), inC, alpha, w, inC, in[o:], g.Plane, beta, out[o:], g.Plane)
 }
 
 // leaky is the SPADE leaky ReLU (slope 0.2).
@@ -267,22 +292,35 @@ func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, d
 	})
 }
 
+// sum9Go is sum9 in Go for dst = the values from index off on.
+func sum9Go(dst []float32, rows *[9][]float32, off int, floor float32) {
+	n := len(dst)
+	r0, r1, r2 := rows[0][off:off+n], rows[1][off:off+n], rows[2][off:off+n]
+	r3, r4, r5 := rows[3][off:off+n], rows[4][off:off+n], rows[5][off:off+n]
+	r6, r7, r8 := rows[6][off:off+n], rows[7][off:off+n], rows[8][off:off+n]
+	for i := range dst {
+		s := (r0[i] + r2[i] + r4[i] + r6[i] + r8[i]) + (r1[i] + r3[i] + r5[i] + r7[i])
+		dst[i] = max(s, floor)
+	}
+}
+
 // gatherConv is a 3×3 convolution (padding 1) whose input is a one-hot
 // label map, possibly with the instance edge channel: instead of
-// im2col+GEMM over semantic_nc channels it sums, for each output, the
-// weight of the class found under each of the 9 taps:
+// im2col+GEMM over semantic_nc channels it sums, for each pixel, the
+// weight columns of the class found under each of the 9 taps:
 //
-//	out[o, y, x] = b[o] + Σ_taps W[o, class(y+dy, x+dx), tap] (+ W[o, edge, tap] on edges)
+//	out[·, y, x] = b + Σ_taps W[·, class(y+dy, x+dx), tap] (+ W[·, edge, tap] on edges)
 //
-// Pixels are coded as class·2 + edge with instance edges, class without;
-// the table holds, per output and tap, one entry per code plus a zero
-// entry for taps that fall outside the image.
+// Pixels are coded as class·2 + edge with instance edges, class without.
+// The table holds, per tap and code, the nout weights (a row), plus a
+// zero row per tap for taps that fall outside the image; the bias is
+// folded into the centre tap, which is always inside.
 type gatherConv struct {
 	nout   int
 	ncodes int
-	tab    []float32 // [nout][9][ncodes+1]
-	bias   []float32 // [nout]
-	relu   bool
+	tab    []float32 // [9][ncodes+1][nout]
+	floor  float32   // 0 for a ReLU, −Inf for none
+	rowBuf [][]float32
 }
 
 // newGatherConv builds the table from a conv weight [nout][snc][3][3].
@@ -293,20 +331,26 @@ func newGatherConv(c Config, w, bias []float32, nout int, relu bool) *gatherConv
 	if c.Instance {
 		ncodes = 2 * ncls
 	}
-	g := &gatherConv{nout: nout, ncodes: ncodes, tab: make([]float32, nout*9*(ncodes+1)), bias: bias, relu: relu}
-	for o := 0; o < nout; o++ {
-		for t := 0; t < 9; t++ {
-			row := g.tab[(o*9+t)*(ncodes+1):]
-			for code := 0; code < ncodes; code++ {
-				cls, edge := code, false
-				if c.Instance {
-					cls, edge = code>>1, code&1 == 1
-				}
+	g := &gatherConv{nout: nout, ncodes: ncodes, tab: make([]float32, 9*(ncodes+1)*nout), floor: float32(math.Inf(-1))}
+	if relu {
+		g.floor = 0
+	}
+	for t := 0; t < 9; t++ {
+		for code := 0; code < ncodes; code++ {
+			cls, edge := code, false
+			if c.Instance {
+				cls, edge = code>>1, code&1 == 1
+			}
+			row := g.tab[(t*(ncodes+1)+code)*nout : (t*(ncodes+1)+code+1)*nout]
+			for o := range row {
 				v := w[(o*snc+cls)*9+t]
 				if edge {
 					v += w[(o*snc+snc-1)*9+t]
 				}
-				row[code] = v
+				if t == 4 {
+					v += bias[o]
+				}
+				row[o] = v
 			}
 		}
 	}
@@ -316,21 +360,24 @@ func newGatherConv(c Config, w, bias []float32, nout int, relu bool) *gatherConv
 // run writes the outputs at the positions of box sub (which may extend
 // past the h×w code map: those positions get 0) into dst, where pixel
 // (y, x) of channel o is dst[o·plane + off + (y−sub.Y0)·pw + (x−sub.X0)].
-func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, plane, pw, off int, scratch [][]int32) {
+func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, plane, pw, off int) {
 	nc1 := gc.ncodes + 1
 	bw := sub.dx()
+	nout := gc.nout
+	if len(gc.rowBuf) < workers() {
+		gc.rowBuf = make([][]float32, workers())
+	}
 	parallelW(sub.dy(), func(wk, lo, hi int) {
-		idx := scratch[wk]
-		if cap(idx) < 9*bw {
-			idx = make([]int32, 9*bw)
-			scratch[wk] = idx
+		if len(gc.rowBuf[wk]) < bw*nout {
+			gc.rowBuf[wk] = make([]float32, bw*nout)
 		}
-		idx = idx[:9*bw]
+		buf := gc.rowBuf[wk][:bw*nout]
+		var rows [9][]float32
 		for yy := lo; yy < hi; yy++ {
 			y := sub.Y0 + yy
 			rowOff := off + yy*pw
 			if y < 0 || y >= h {
-				for o := 0; o < gc.nout; o++ {
+				for o := 0; o < nout; o++ {
 					clear(dst[o*plane+rowOff : o*plane+rowOff+bw])
 				}
 				continue
@@ -345,27 +392,33 @@ func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, pla
 					if sy >= 0 && sy < h && sx >= 0 && sx < w {
 						code = int(codes[sy*w+sx])
 					}
-					idx[j*9+t] = int32(t*nc1 + code)
+					r := (t*nc1 + code) * nout
+					rows[t] = gc.tab[r : r+nout]
+				}
+				sum9(buf[j*nout:(j+1)*nout], &rows, gc.floor)
+			}
+			// Transpose the row [bw][nout] into the planes, 8 at a time.
+			o := 0
+			for ; o+8 <= nout; o += 8 {
+				var d [8][]float32
+				for k := range d {
+					d[k] = dst[(o+k)*plane+rowOff : (o+k)*plane+rowOff+bw]
+					clear(d[k][:xa])
+					clear(d[k][xb:])
+				}
+				d0, d1, d2, d3, d4, d5, d6, d7 := d[0][:xb], d[1][:xb], d[2][:xb], d[3][:xb], d[4][:xb], d[5][:xb], d[6][:xb], d[7][:xb]
+				for j := xa; j < xb; j++ {
+					s := buf[j*nout+o : j*nout+o+8 : j*nout+o+8]
+					d0[j], d1[j], d2[j], d3[j] = s[0], s[1], s[2], s[3]
+					d4[j], d5[j], d6[j], d7[j] = s[4], s[5], s[6], s[7]
 				}
 			}
-			for o := 0; o < gc.nout; o++ {
-				tab := gc.tab[o*9*nc1 : (o+1)*9*nc1]
-				b := gc.bias[o]
+			for ; o < nout; o++ {
 				d := dst[o*plane+rowOff : o*plane+rowOff+bw]
-				for j := 0; j < xa; j++ {
-					d[j] = 0
-				}
-				for j := xb; j < bw; j++ {
-					d[j] = 0
-				}
+				clear(d[:xa])
+				clear(d[xb:])
 				for j := xa; j < xb; j++ {
-					ix := idx[j*9 : j*9+9]
-					s := b + tab[ix[0]] + tab[ix[1]] + tab[ix[2]] + tab[ix[3]] + tab[ix[4]] +
-						tab[ix[5]] + tab[ix[6]] + tab[ix[7]] + tab[ix[8]]
-					if gc.relu && s < 0 {
-						s = 0
-					}
-					d[j] = s
+					d[j] = buf[j*nout+o]
 				}
 			}
 		}

@@ -1,0 +1,57 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkEngine times the three render paths of Generate on random
+// weights: cold (labels never seen), style (same labels, new z: only the
+// main path runs) and stroke (a 32×32 dab changed the labels). `make
+// bench` and `spadepaint bench` report the same with PyTorch's time.
+func BenchmarkEngine(b *testing.B) {
+	for _, p := range []Preset{Landscape, ADE20K} {
+		for _, size := range []int{256} {
+			c := p.Config()
+			c.Width = size
+			var m *Model
+			var l *Labels
+			setup := func(b *testing.B) {
+				if m != nil {
+					return
+				}
+				var err error
+				if m, err = RandomModel(c, 1); err != nil {
+					b.Fatal(err)
+				}
+				l = BenchLabels(c, 1)
+			}
+			ctx := context.Background()
+			for _, path := range []string{"cold", "style", "stroke"} {
+				b.Run(fmt.Sprintf("%s/%d/%s", p, size, path), func(b *testing.B) {
+					setup(b)
+					z := m.RandomZ(1, 1)
+					if _, err := m.Generate(ctx, l, z); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						switch path {
+						case "cold":
+							m.DropCache()
+						case "style":
+							z = m.RandomZ(1, int64(i+2))
+						case "stroke":
+							BenchStroke(c, l, i)
+						}
+						if _, err := m.Generate(ctx, l, z); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
