@@ -88,6 +88,17 @@ func runTrain(args []string, stdout io.Writer) error {
 		case set["epochs"]:
 			opt.Steps = epochSteps(*epochs, src.Len(), opt.Batch*opt.Accum)
 		}
+		switch {
+		case set["decay"] && *decay < 0:
+			opt.DecaySteps = opt.Steps / 2
+		case set["decay"]:
+			opt.DecaySteps = *decay
+		case set["decay-epochs"]:
+			opt.DecaySteps = epochSteps(*decayEpochs, src.Len(), opt.Batch*opt.Accum)
+		}
+		if opt.DecaySteps > opt.Steps {
+			opt.DecaySteps = opt.Steps
+		}
 		if set["checkpoint-every"] {
 			opt.CheckpointEvery = *ckEvery
 		}

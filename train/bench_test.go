@@ -10,13 +10,19 @@ import (
 
 // BenchmarkStep times one training step's graphs (G step: forward and
 // backward through E, G and D; D step: forward through E and G again, D
-// forward and backward) for the landscape preset, batch 1.
+// forward and backward) for the landscape preset (ngf 16, encoder), at
+// 64² and 128² batch 1 and at the reference sizes, 128² batch 4
+// and 256² batch 1.
 func BenchmarkStep(b *testing.B) {
-	for _, w := range []int{64, 128} {
-		b.Run(fmt.Sprintf("landscape_%d", w), func(b *testing.B) {
+	for _, tc := range []struct{ w, n int }{{64, 1}, {128, 1}, {128, 4}, {256, 1}} {
+		name := fmt.Sprintf("landscape_%d", tc.w)
+		if tc.n > 1 {
+			name += fmt.Sprintf("_batch%d", tc.n)
+		}
+		b.Run(name, func(b *testing.B) {
 			c := model.Preset(model.Landscape).Config()
-			c.Width = w
-			benchStep(b, c, 1)
+			c.Width = tc.w
+			benchStep(b, c, tc.n)
 		})
 	}
 }
@@ -40,6 +46,11 @@ func benchStep(b *testing.B, c model.Config, n int) {
 		b.Fatal(err)
 	}
 	eps := make([]float32, n*c.ZDim)
+	for _, s := range []*stepGraph{gs, ds} { // warm up: first-run allocations
+		if err := s.run(p, eps, map[string][]float32{}, 1, map[string]float64{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t1 := time.Now()

@@ -133,7 +133,18 @@ func buildStep(c model.Config, n int, p model.Params, w which, lw lossWeights, l
 		return nil, fmt.Errorf("gradients: %w", err)
 	}
 	s.stats = s.net.BatchStats()
-	s.vm = G.NewTapeMachine(g)
+	// Run only what the losses and the wanted gradients need: gorgonia's
+	// convolution differentiates every input, so the full graph would also
+	// compute gradients nobody reads (into the label maps, into the other
+	// network's weights).
+	roots := append(G.Nodes{}, s.grads...)
+	for _, n := range s.terms {
+		roots = append(roots, n)
+	}
+	if w == forG {
+		roots = append(roots, gen.Out) // read for previews
+	}
+	s.vm = G.NewTapeMachine(g.ExactSubgraphRoots(roots...))
 	for _, sz := range gen.Sizes {
 		s.segT = append(s.segT, tensor.New(tensor.WithShape(n, c.SemanticNC(), sz.H, sz.W), tensor.Of(tensor.Float32)))
 	}
