@@ -143,7 +143,7 @@ func UpdateBatchNorm(p Params, stats map[string]*ops.BatchStats, momentum float3
 		case []int64:
 			d[0]++
 		case int64:
-			if err := nb.SetAt(d+1); err != nil {
+			if err := nb.SetAt(d + 1); err != nil {
 				return fmt.Errorf("%s.num_batches_tracked: %w", prefix, err)
 			}
 		default:
