@@ -55,8 +55,8 @@ type engSpade struct {
 	C      int
 	scale  int
 	shared *gatherConv  // mlp_shared: semantic → nhidden, ReLU
-	wgb    []float32    // mlp_gamma ⊕ mlp_beta weights, tap-major [9][2C][nhidden]
-	wino   *winoWeights // the same for Winograd, on large maps (then wgb is nil)
+	wgb    [2][]float32 // mlp_gamma and mlp_beta weights [C][nhidden][3][3], as stored
+	wino   *winoWeights // both for Winograd, on large maps
 	bgb    []float32    // [2C]
 	// mean and rstd are the batch-norm running statistics (rstd =
 	// 1/sqrt(var+eps)); nil for instance norm.
@@ -152,7 +152,6 @@ func newEngine(c Config, p Params) (*engine, error) {
 		}
 		sp.shared = newGatherConv(c, ws, bs, e.nh, true)
 		sp.bgb = make([]float32, 2*C)
-		var wgb [2][]float32
 		for k, name := range []string{"mlp_gamma", "mlp_beta"} {
 			w, err := f32(prefix + "." + name + ".weight")
 			if err != nil {
@@ -163,25 +162,14 @@ func newEngine(c Config, p Params) (*engine, error) {
 				return 0, err
 			}
 			copy(sp.bgb[k*C:], b)
-			wgb[k] = w
+			sp.wgb[k] = w
 		}
 		if g := e.scales[scale].g; useWinograd(g) {
 			sp.wino = newWinoWeights(2*C, e.nh, 1, func(o, i int) []float32 {
 				k := o / C
 				o %= C
-				return wgb[k][(o*e.nh+i)*9 : (o*e.nh+i)*9+9]
+				return sp.wgb[k][(o*e.nh+i)*9 : (o*e.nh+i)*9+9]
 			})
-		} else {
-			sp.wgb = make([]float32, 9*2*C*e.nh)
-			for k := range wgb {
-				for o := 0; o < C; o++ {
-					for i := 0; i < e.nh; i++ {
-						for t := 0; t < 9; t++ {
-							sp.wgb[(t*2*C+k*C+o)*e.nh+i] = wgb[k][(o*e.nh+i)*9+t]
-						}
-					}
-				}
-			}
 		}
 		if c.Norm == BatchNorm {
 			m, err := f32(prefix + ".param_free_norm.running_mean")
@@ -328,6 +316,10 @@ func (e *engine) alloc() {
 		mid := min(b.Fin, b.Fout)
 		ndx = max(ndx, mid*g.Plane)
 		nact = max(nact, e.nh*g.Plane)
+		if !useWinograd(g) {
+			k := 9 * e.nh
+			ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
+		}
 		nc = max(nc, b.Fin, b.Fout)
 		for _, cv := range []*engConv{b.conv0, b.conv1} {
 			if cv.tap == nil {
@@ -555,7 +547,7 @@ func (e *engine) updateSpade(it *engItem, i int, box rect) {
 	ab := it.ab[i]
 	if sp.wino != nil {
 		winoConv(sg, sp.wino, e.actv, &winoOut{dst: ab, foldDstPlane: g.Plane, pw: g.PW, off: g.pos(box.Y0, box.X0),
-			fold: true, foldC: C, mean: sp.mean, rstd: sp.rstd, foldB: sp.bgb}, &e.wino)
+			fold: true, foldC: C, mean: sp.mean, rstd: sp.rstd, foldB: sp.bgb}, &e.wino, nil)
 		return
 	}
 	out := ab
@@ -565,7 +557,7 @@ func (e *engine) updateSpade(it *engItem, i int, box rect) {
 		}
 		out = e.tmp[:2*C*sg.Plane]
 	}
-	shiftConv3(sg, sp.wgb, 2*C, e.nh, 1, e.actv, 0, out)
+	im2colConv3(sg, sp.wgb[:], C, e.nh, 1, e.actv, 0, out, e.col)
 	// Fold: A = (1+γ)·rstd, B = β − mean·A (batch norm), or A = 1+γ, B = β.
 	parallel(C, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
@@ -620,18 +612,25 @@ func (g geom) finish(buf, bias []float32, c0, c1 int) {
 
 // conv3 runs a 3×3 conv of the main path: out = alpha·conv(in) + beta·out,
 // then the bias and the border.
-func (e *engine) conv3(g geom, cv *engConv, in []float32, beta float32, out []float32) {
+//
+// With pre, the conv reads pre's modulation of in (lrelu(norm(in)·A+B)):
+// fused into the Winograd input transform, or written to e.t first.
+func (e *engine) conv3(g geom, cv *engConv, in []float32, pre *winoPre, beta float32, out []float32) {
 	if cv.wino != nil {
-		winoConv(g, cv.wino, in, &winoOut{dst: out, plane: g.Plane, pw: g.PW, off: g.origin(), bias: cv.bias, beta: beta}, &e.wino)
+		winoConv(g, cv.wino, in, &winoOut{dst: out, plane: g.Plane, pw: g.PW, off: g.origin(), bias: cv.bias, beta: beta}, &e.wino, pre)
 		if beta == 0 {
 			parallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
 		}
 		return
 	}
+	if pre != nil {
+		modulate(g, in, pre.ab, pre.C, pre.mean, pre.rstd, pre.relu, e.t)
+		in = e.t
+	}
 	if cv.tap != nil {
 		shiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
 	} else {
-		im2colConv3(g, cv.w, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
+		im2colConv3(g, [][]float32{cv.w}, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
 	}
 	parallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
 }
@@ -686,16 +685,12 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 			res = other
 		}
 		mid := min(b.Fin, b.Fout)
-		modulate(g, cur, it.ab[b.norm0], b.Fin, mean, rstd, true, e.t)
-		ts = traceStep(b.Name+" mod_0", ts)
-		e.conv3(g, b.conv0, e.t, 0, e.dx)
+		e.conv3(g, b.conv0, cur, &winoPre{ab: it.ab[b.norm0], C: b.Fin, mean: mean, rstd: rstd, relu: true}, 0, e.dx)
 		ts = traceStep(b.Name+" conv_0", ts)
 		if c.Norm == InstanceNorm {
 			planeStats(g, e.dx, mid, e.mean, e.rstd)
 		}
-		modulate(g, e.dx, it.ab[b.norm1], mid, mean, rstd, true, e.t)
-		ts = traceStep(b.Name+" mod_1", ts)
-		e.conv3(g, b.conv1, e.t, 1, res)
+		e.conv3(g, b.conv1, e.dx, &winoPre{ab: it.ab[b.norm1], C: mid, mean: mean, rstd: rstd, relu: true}, 1, res)
 		traceStep(b.Name+" conv_1", ts)
 		if learned {
 			cur, other = res, cur
@@ -709,7 +704,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 			e.t[lo*g.Plane+i] = leaky(v)
 		}
 	})
-	e.conv3(g, e.convImg, e.t, 0, e.dx)
+	e.conv3(g, e.convImg, e.t, nil, 0, e.dx)
 	parallel(3*g.H, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ch, y := r/g.H, r%g.H

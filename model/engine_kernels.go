@@ -174,11 +174,13 @@ func shiftConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32,
 }
 
 // im2colConv3 is shiftConv3 for weights in PyTorch's layout
-// [outC][inC][3][3]: it copies bands of the 9 shifted windows into col
-// (contiguous copies thanks to the padded layout) and runs one GEMM per
-// band with K = 9·inC. It is used where a tap-major copy of the weights
-// would cost too much memory (the wide low-resolution layers).
-func im2colConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32, col []float32) {
+// [outC][inC][3][3], used where a tap-major or Winograd copy of the
+// weights would cost too much memory (the wide layers at low resolution):
+// it copies bands of the 9 shifted windows into col (contiguous copies
+// thanks to the padded layout) and runs one GEMM per band and weight,
+// K = 9·inC. Each weight in ws has outC rows and writes the next outC
+// channels of out.
+func im2colConv3(g geom, ws [][]float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32, col []float32) {
 	span := g.span()
 	o := g.origin()
 	k := 9 * inC
@@ -194,7 +196,9 @@ func im2colConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32
 				}
 			}
 		})
-		psgemm(outC, n, k, alpha, w, k, col, n, beta, out[o+q0:], g.Plane)
+		for i, w := range ws {
+			psgemm(outC, n, k, alpha, w, k, col, n, beta, out[i*outC*g.Plane+o+q0:], g.Plane)
+		}
 	}
 }
 

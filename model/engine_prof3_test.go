@@ -60,7 +60,7 @@ func TestEngineKernels(t *testing.T) {
 	buf := make([]float32, 12*(4*tw+2))
 	d = minTime(5, func() {
 		for k := 0; k < K; k++ {
-			winoInput(g, src[k*g.Plane:(k+1)*g.Plane], 0, 10, tw, buf, v, k, K, nt)
+			winoInput(g, src, k, nil, 0, 10, tw, buf, v, K, nt)
 		}
 	})
 	t.Logf("winoInput: %v = %.2f ns per input pixel-channel", d, float64(d.Nanoseconds())/float64(K*40*256))

@@ -73,6 +73,16 @@ type winoOut struct {
 	foldDstPlane int
 }
 
+// winoPre is a modulation applied to the conv's input as it is read:
+// [lrelu](norm(x)·A + B), with A and B in ab's planes [0, C) and [C, 2C)
+// and norm (x−mean)·rstd for instance norm (mean nil: identity).
+type winoPre struct {
+	ab         []float32
+	C          int
+	mean, rstd []float32
+	relu       bool
+}
+
 // winoScratch holds the per-band buffers of winoConv.
 type winoScratch struct {
 	v, m []float32
@@ -90,7 +100,7 @@ func winoBandTiles(out, in, tw int) int {
 
 // winoConv runs a 3×3 conv (padding 1) of the in channels of src (padded
 // layout g) with weights ww, through o.
-func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch) {
+func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch, pre *winoPre) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
 	band := winoBandTiles(ww.out, ww.in, tw)
 	bandRows := band / tw
@@ -117,7 +127,7 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 			}
 			buf := s.rows[wk]
 			for k := lo; k < hi; k++ {
-				winoInput(g, src[k*g.Plane:(k+1)*g.Plane], i0, i1, tw, buf, v, k, ww.in, nt)
+				winoInput(g, src, k, pre, i0, i1, tw, buf, v, ww.in, nt)
 			}
 		})
 		ts = traceStep("wino in", ts)
@@ -143,9 +153,21 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 	}
 }
 
-// winoInput transforms the tiles of tile rows [i0, i1) of one input
-// channel plane p into v[ξ][k][t] (K channels, nt tiles per band).
-func winoInput(g geom, p []float32, i0, i1, tw int, buf []float32, v []float32, k, K, nt int) {
+// winoInput transforms the tiles of tile rows [i0, i1) of input channel k
+// of src (modulated by pre when given) into v[ξ][k][t] (K channels, nt
+// tiles per band).
+func winoInput(g geom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf []float32, v []float32, K, nt int) {
+	p := src[k*g.Plane : (k+1)*g.Plane]
+	var pa, pb []float32
+	var pm, rs float32
+	if pre != nil {
+		pa = pre.ab[k*g.Plane : (k+1)*g.Plane]
+		pb = pre.ab[(pre.C+k)*g.Plane : (pre.C+k+1)*g.Plane]
+		rs = 1
+		if pre.mean != nil {
+			pm, rs = pre.mean[k], pre.rstd[k]
+		}
+	}
 	rowW := 4*tw + 2
 	d := buf[:6*rowW]
 	e := buf[6*rowW : 12*rowW]
@@ -156,7 +178,21 @@ func winoInput(g geom, p []float32, i0, i1, tw int, buf []float32, v []float32, 
 			row := d[r*rowW : (r+1)*rowW]
 			pr := 4*i + r
 			if pr < g.H+2 {
-				copy(row[:n], p[pr*g.PW:pr*g.PW+n])
+				src := p[pr*g.PW : pr*g.PW+n]
+				if pre == nil {
+					copy(row[:n], src)
+				} else {
+					a, b, d := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n], row[:n]
+					if pre.relu {
+						for x, v := range src {
+							d[x] = leaky((v-pm)*rs*a[x] + b[x])
+						}
+					} else {
+						for x, v := range src {
+							d[x] = (v-pm)*rs*a[x] + b[x]
+						}
+					}
+				}
 				clear(row[n:])
 			} else {
 				clear(row)
