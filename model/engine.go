@@ -13,7 +13,7 @@ import (
 // engTrace, when set (by tests), receives the time of each main-path step.
 var engTrace func(step string, d time.Duration)
 
-func traceStep(step string, start time.Time) time.Time {
+func engTraceStep(step string, start time.Time) time.Time {
 	now := time.Now()
 	if engTrace != nil {
 		engTrace(step, now.Sub(start))
@@ -35,9 +35,9 @@ func traceStep(step string, start time.Time) time.Time {
 //     edges), and the main path is re-run (every one of its values depends
 //     on every label through the 3×3 convolutions at 8×8).
 //   - mlp_shared (and the first conv without a VAE) reads a one-hot map: it
-//     is a gather of weight columns per class (gatherConv), not a GEMM over
+//     is a gather of weight columns per class (engGather), not a GEMM over
 //     semantic_nc channels.
-//   - Feature maps live in zero-bordered planes (geom), so a 3×3 conv is 9
+//   - Feature maps live in zero-bordered planes (engGeom), so a 3×3 conv is 9
 //     GEMMs over shifted windows of the input, or one GEMM over a band of
 //     contiguous copies of them for the widest layers; GEMMs go through
 //     gonum's blas32 interface (OpenBLAS with the openblas tag).
@@ -45,7 +45,7 @@ func traceStep(step string, start time.Time) time.Time {
 
 // engScale is one resolution at which SPADE layers run.
 type engScale struct {
-	g      geom
+	g      engGeom
 	ys, xs []int // nearest source row/column in the full-size label map
 }
 
@@ -54,7 +54,7 @@ type engSpade struct {
 	name   string
 	C      int
 	scale  int
-	shared *gatherConv  // mlp_shared: semantic → nhidden, ReLU
+	shared *engGather   // mlp_shared: semantic → nhidden, ReLU
 	wgb    [2][]float32 // mlp_gamma and mlp_beta weights [C][nhidden][3][3], as stored
 	wino   *winoWeights // both for Winograd, on large maps
 	bgb    []float32    // [2C]
@@ -90,7 +90,7 @@ type engItem struct {
 	// pending is, per SPADE layer (and the first conv without a VAE,
 	// last), the box of the full-size label map whose changes the layer
 	// has not taken in yet.
-	pending []rect
+	pending []engRect
 	ab      [][]float32 // per SPADE layer: A in planes [0, C), B in [C, 2C)
 	x0      []float32   // without a VAE: fc(seg), the main path's input
 }
@@ -102,8 +102,8 @@ type engine struct {
 	blocks []*engBlock
 	nh     int
 
-	fcW, fcB []float32   // with a VAE: the linear layer z → 16·ngf·sh·sw
-	fcGather *gatherConv // without a VAE: the first conv on the label map
+	fcW, fcB []float32  // with a VAE: the linear layer z → 16·ngf·sh·sw
+	fcGather *engGather // without a VAE: the first conv on the label map
 	convImg  *engConv
 
 	items []*engItem
@@ -121,23 +121,23 @@ type engine struct {
 	wino  winoScratch
 }
 
-type convKind int
+type engConvKind int
 
 const (
-	convIm2col convKind = iota
-	convTap
-	convWino
+	engIm2col engConvKind = iota
+	engTap
+	engWino
 )
 
-// useWinograd says whether 3×3 convs on maps of layout g use Winograd.
-func useWinograd(g geom) bool { return g.H*g.W >= 64*64 }
+// engUseWinograd says whether 3×3 convs on maps of layout g use Winograd.
+func engUseWinograd(g engGeom) bool { return g.H*g.W >= 64*64 }
 
 // newEngine prepares the weights of generator params p for config c.
 func newEngine(c Config, p Params) (*engine, error) {
 	e := &engine{c: c, nh: c.NHidden}
 	H, W := c.Height(), c.Width
 	for _, s := range generatorScales(c) {
-		e.scales = append(e.scales, engScale{g: newGeom(s.H, s.W), ys: nearestIndex(H, s.H), xs: nearestIndex(W, s.W)})
+		e.scales = append(e.scales, engScale{g: newEngGeom(s.H, s.W), ys: nearestIndex(H, s.H), xs: nearestIndex(W, s.W)})
 	}
 	f32 := func(key string) ([]float32, error) { return p.F32(key) }
 	spade := func(prefix string, C, scale int) (int, error) {
@@ -150,7 +150,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 		if err != nil {
 			return 0, err
 		}
-		sp.shared = newGatherConv(c, ws, bs, e.nh, true)
+		sp.shared = newEngGather(c, ws, bs, e.nh, true)
 		sp.bgb = make([]float32, 2*C)
 		for k, name := range []string{"mlp_gamma", "mlp_beta"} {
 			w, err := f32(prefix + "." + name + ".weight")
@@ -164,7 +164,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 			copy(sp.bgb[k*C:], b)
 			sp.wgb[k] = w
 		}
-		if g := e.scales[scale].g; useWinograd(g) {
+		if g := e.scales[scale].g; engUseWinograd(g) {
 			sp.wino = newWinoWeights(2*C, e.nh, 1, func(o, i int) []float32 {
 				k := o / C
 				o %= C
@@ -189,7 +189,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 		e.spades = append(e.spades, sp)
 		return len(e.spades) - 1, nil
 	}
-	conv := func(prefix string, sn, bias bool, kind convKind) (*engConv, error) {
+	conv := func(prefix string, sn, bias bool, kind engConvKind) (*engConv, error) {
 		key := prefix + ".weight"
 		if sn {
 			key = prefix + ".weight_orig"
@@ -224,11 +224,11 @@ func newEngine(c Config, p Params) (*engine, error) {
 				return nil, err
 			}
 		}
-		if cv.k == 3 && kind == convWino {
+		if cv.k == 3 && kind == engWino {
 			cv.wino = newWinoWeights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
 			})
-		} else if cv.k == 3 && kind == convTap {
+		} else if cv.k == 3 && kind == engTap {
 			cv.tap = make([]float32, len(w))
 			for o := 0; o < cv.out; o++ {
 				for i := 0; i < cv.in; i++ {
@@ -251,9 +251,9 @@ func newEngine(c Config, p Params) (*engine, error) {
 		// bands for the wide layers at low resolution, whose weights are
 		// big (a transformed or tap-major copy would cost too much memory)
 		// and maps small.
-		kind := convIm2col
-		if useWinograd(g) {
-			kind = convWino
+		kind := engIm2col
+		if engUseWinograd(g) {
+			kind = engWino
 		}
 		b := &engBlock{block: blk, scale: scale, normS: -1}
 		mid := min(blk.Fin, blk.Fout)
@@ -261,7 +261,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 			if b.normS, err = spade(blk.Name+".norm_s", blk.Fin, scale); err != nil {
 				return nil, err
 			}
-			if b.convS, err = conv(blk.Name+".conv_s", true, false, convIm2col); err != nil {
+			if b.convS, err = conv(blk.Name+".conv_s", true, false, engIm2col); err != nil {
 				return nil, err
 			}
 		}
@@ -279,7 +279,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 		}
 		e.blocks = append(e.blocks, b)
 	}
-	if e.convImg, err = conv("conv_img", false, true, convTap); err != nil {
+	if e.convImg, err = conv("conv_img", false, true, engTap); err != nil {
 		return nil, err
 	}
 	if c.UseVAE {
@@ -298,7 +298,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.fcGather = newGatherConv(c, w, b, 16*c.NGF, false)
+		e.fcGather = newEngGather(c, w, b, 16*c.NGF, false)
 	}
 	e.alloc()
 	return e, nil
@@ -316,7 +316,7 @@ func (e *engine) alloc() {
 		mid := min(b.Fin, b.Fout)
 		ndx = max(ndx, mid*g.Plane)
 		nact = max(nact, e.nh*g.Plane)
-		if !useWinograd(g) {
+		if !engUseWinograd(g) {
 			k := 9 * e.nh
 			ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
 		}
@@ -348,7 +348,7 @@ func (e *engine) alloc() {
 // item returns the state of batch item i, allocating its caches once.
 func (e *engine) item(i int) *engItem {
 	for len(e.items) <= i {
-		it := &engItem{pending: make([]rect, len(e.spades)+1)}
+		it := &engItem{pending: make([]engRect, len(e.spades)+1)}
 		for _, sp := range e.spades {
 			it.ab = append(it.ab, make([]float32, 2*sp.C*e.scales[sp.scale].g.Plane))
 		}
@@ -406,8 +406,8 @@ func (e *engine) setLabels(it *engItem, l *Labels, n int) {
 	if c.Instance && l.Instance != nil {
 		inst = l.Instance[n*H*W : (n+1)*H*W]
 	}
-	full := rect{0, 0, W, H}
-	var changed rect
+	full := engRect{0, 0, W, H}
+	var changed engRect
 	if !it.valid || (inst == nil) != (it.inst == nil) {
 		changed = full
 	} else {
@@ -426,7 +426,7 @@ func (e *engine) setLabels(it *engItem, l *Labels, n int) {
 					x0, x1 = min(x0, x), x+1
 				}
 			}
-			changed = changed.union(rect{x0, y, x1, y + 1})
+			changed = changed.union(engRect{x0, y, x1, y + 1})
 		}
 		if c.Instance {
 			changed = changed.dilate(1).clip(H, W)
@@ -447,7 +447,7 @@ func (e *engine) setLabels(it *engItem, l *Labels, n int) {
 		edge = e.edge
 		clear(edge)
 		if inst != nil {
-			edgesInto(inst, H, W, edge)
+			engEdges(inst, H, W, edge)
 		}
 	}
 	for si, s := range e.scales {
@@ -471,8 +471,8 @@ func (e *engine) setLabels(it *engItem, l *Labels, n int) {
 	}
 }
 
-// edgesInto is edges without allocation: dst must be cleared.
-func edgesInto(inst []int32, h, w int, dst []bool) {
+// engEdges is edges without allocation: dst must be cleared.
+func engEdges(inst []int32, h, w int, dst []bool) {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			i := y*w + x
@@ -488,13 +488,13 @@ func edgesInto(inst []int32, h, w int, dst []bool) {
 
 // scaleBox maps a box of the full-size label map to the pixels of scale s
 // that read it through the nearest resize.
-func (e *engine) scaleBox(r rect, s int) rect {
+func (e *engine) scaleBox(r engRect, s int) engRect {
 	sc := e.scales[s]
 	y0 := sort.SearchInts(sc.ys, r.Y0)
 	y1 := sort.SearchInts(sc.ys, r.Y1)
 	x0 := sort.SearchInts(sc.xs, r.X0)
 	x1 := sort.SearchInts(sc.xs, r.X1)
-	return rect{x0, y0, x1, y1}
+	return engRect{x0, y0, x1, y1}
 }
 
 // refresh brings every label-dependent layer of the item up to date with
@@ -514,7 +514,7 @@ func (e *engine) refresh(ctx context.Context, it *engItem) error {
 		if !box.empty() {
 			e.updateSpade(it, i, box)
 		}
-		it.pending[i] = rect{}
+		it.pending[i] = engRect{}
 	}
 	if e.fcGather != nil {
 		i := len(e.spades)
@@ -524,26 +524,26 @@ func (e *engine) refresh(ctx context.Context, it *engItem) error {
 			if !box.empty() {
 				e.fcGather.run(it.codes[0], g.H, g.W, box, it.x0, g.Plane, g.PW, g.pos(box.Y0, box.X0))
 			}
-			it.pending[i] = rect{}
+			it.pending[i] = engRect{}
 		}
 	}
 	return nil
 }
 
 // updateSpade recomputes A and B of SPADE layer i in box (at its scale).
-func (e *engine) updateSpade(it *engItem, i int, box rect) {
+func (e *engine) updateSpade(it *engItem, i int, box engRect) {
 	sp := e.spades[i]
 	g := e.scales[sp.scale].g
 	C := sp.C
 	if 2*box.dx()*box.dy() > g.H*g.W {
-		box = rect{0, 0, g.W, g.H} // cheaper than a copy of most of the map
+		box = engRect{0, 0, g.W, g.H} // cheaper than a copy of most of the map
 	}
-	full := box == rect{0, 0, g.W, g.H}
-	sg := newGeom(box.dy(), box.dx()) // the box's own padded layout
+	full := box == engRect{0, 0, g.W, g.H}
+	sg := newEngGeom(box.dy(), box.dx()) // the box's own padded layout
 	// mlp_shared over the box and a 1-pixel ring (zero outside the image).
 	ts := time.Now()
 	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), e.actv, sg.Plane, sg.PW, 0)
-	traceStep(sp.name+" gather", ts)
+	engTraceStep(sp.name+" gather", ts)
 	ab := it.ab[i]
 	if sp.wino != nil {
 		winoConv(sg, sp.wino, e.actv, &winoOut{dst: ab, foldDstPlane: g.Plane, pw: g.PW, off: g.pos(box.Y0, box.X0),
@@ -557,9 +557,9 @@ func (e *engine) updateSpade(it *engItem, i int, box rect) {
 		}
 		out = e.tmp[:2*C*sg.Plane]
 	}
-	im2colConv3(sg, sp.wgb[:], C, e.nh, 1, e.actv, 0, out, e.col)
+	engIm2colConv3(sg, sp.wgb[:], C, e.nh, 1, e.actv, 0, out, e.col)
 	// Fold: A = (1+γ)·rstd, B = β − mean·A (batch norm), or A = 1+γ, B = β.
-	parallel(C, func(lo, hi int) {
+	engParallel(C, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			bg, bb := sp.bgb[ch], sp.bgb[C+ch]
 			r, m := float32(1), float32(0)
@@ -589,7 +589,7 @@ func (e *engine) updateSpade(it *engItem, i int, box rect) {
 
 // finish restores the zero border of channels [c0, c1) after a GEMM wrote
 // its span (junk columns) and adds bias when given.
-func (g geom) finish(buf, bias []float32, c0, c1 int) {
+func (g engGeom) finish(buf, bias []float32, c0, c1 int) {
 	for c := c0; c < c1; c++ {
 		p := buf[c*g.Plane : (c+1)*g.Plane]
 		clear(p[:g.origin()])
@@ -615,24 +615,24 @@ func (g geom) finish(buf, bias []float32, c0, c1 int) {
 //
 // With pre, the conv reads pre's modulation of in (lrelu(norm(in)·A+B)):
 // fused into the Winograd input transform, or written to e.t first.
-func (e *engine) conv3(g geom, cv *engConv, in []float32, pre *winoPre, beta float32, out []float32) {
+func (e *engine) conv3(g engGeom, cv *engConv, in []float32, pre *winoPre, beta float32, out []float32) {
 	if cv.wino != nil {
 		winoConv(g, cv.wino, in, &winoOut{dst: out, plane: g.Plane, pw: g.PW, off: g.origin(), bias: cv.bias, beta: beta}, &e.wino, pre)
 		if beta == 0 {
-			parallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
+			engParallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
 		}
 		return
 	}
 	if pre != nil {
-		modulate(g, in, pre.ab, pre.C, pre.mean, pre.rstd, pre.relu, e.t)
+		engModulate(g, in, pre.ab, pre.C, pre.mean, pre.rstd, pre.relu, e.t)
 		in = e.t
 	}
 	if cv.tap != nil {
-		shiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
+		engShiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
 	} else {
-		im2colConv3(g, [][]float32{cv.w}, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
+		engIm2colConv3(g, [][]float32{cv.w}, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
 	}
-	parallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
+	engParallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
 }
 
 // trunk runs the main path from z (or the cached fc output) with the
@@ -643,7 +643,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	cur, other := e.x[0], e.x[1]
 	C0 := 16 * c.NGF
 	if c.UseVAE {
-		psgemm(len(e.fcB), 1, c.ZDim, 1, e.fcW, c.ZDim, z, 1, 0, e.fcOut, 1)
+		engPsgemm(len(e.fcB), 1, c.ZDim, 1, e.fcW, c.ZDim, z, 1, 0, e.fcOut, 1)
 		hw := g0.H * g0.W
 		clear(cur[:C0*g0.Plane])
 		for ch := 0; ch < C0; ch++ {
@@ -665,33 +665,33 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		tb := time.Now()
 		g := e.scales[b.scale].g
 		if b.UpBefore {
-			parallel(b.Fin, func(lo, hi int) { upsample2(gPrev, g, cur, other, lo, hi) })
+			engParallel(b.Fin, func(lo, hi int) { engUpsample2(gPrev, g, cur, other, lo, hi) })
 			cur, other = other, cur
 		}
 		gPrev = g
 		var mean, rstd []float32
 		if c.Norm == InstanceNorm {
-			planeStats(g, cur, b.Fin, e.mean, e.rstd)
+			engPlaneStats(g, cur, b.Fin, e.mean, e.rstd)
 			mean, rstd = e.mean, e.rstd
 		}
-		ts := traceStep(b.Name+" up/stats", tb)
+		ts := engTraceStep(b.Name+" up/stats", tb)
 		res, learned := cur, b.convS != nil
 		if learned {
-			modulate(g, cur, it.ab[b.normS], b.Fin, mean, rstd, false, e.t)
-			ts = traceStep(b.Name+" mod_s", ts)
-			conv1x1(g, b.convS.w, b.Fout, b.Fin, b.convS.alpha, e.t, 0, other)
-			parallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
-			ts = traceStep(b.Name+" conv_s", ts)
+			engModulate(g, cur, it.ab[b.normS], b.Fin, mean, rstd, false, e.t)
+			ts = engTraceStep(b.Name+" mod_s", ts)
+			engConv1x1(g, b.convS.w, b.Fout, b.Fin, b.convS.alpha, e.t, 0, other)
+			engParallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
+			ts = engTraceStep(b.Name+" conv_s", ts)
 			res = other
 		}
 		mid := min(b.Fin, b.Fout)
 		e.conv3(g, b.conv0, cur, &winoPre{ab: it.ab[b.norm0], C: b.Fin, mean: mean, rstd: rstd, relu: true}, 0, e.dx)
-		ts = traceStep(b.Name+" conv_0", ts)
+		ts = engTraceStep(b.Name+" conv_0", ts)
 		if c.Norm == InstanceNorm {
-			planeStats(g, e.dx, mid, e.mean, e.rstd)
+			engPlaneStats(g, e.dx, mid, e.mean, e.rstd)
 		}
 		e.conv3(g, b.conv1, e.dx, &winoPre{ab: it.ab[b.norm1], C: mid, mean: mean, rstd: rstd, relu: true}, 1, res)
-		traceStep(b.Name+" conv_1", ts)
+		engTraceStep(b.Name+" conv_1", ts)
 		if learned {
 			cur, other = res, cur
 		}
@@ -699,13 +699,13 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	// out = tanh(conv_img(lrelu(x)))
 	g := gPrev
 	nf := finalNC(c)
-	parallel(nf, func(lo, hi int) {
+	engParallel(nf, func(lo, hi int) {
 		for i, v := range cur[lo*g.Plane : hi*g.Plane] {
-			e.t[lo*g.Plane+i] = leaky(v)
+			e.t[lo*g.Plane+i] = engLeaky(v)
 		}
 	})
 	e.conv3(g, e.convImg, e.t, nil, 0, e.dx)
-	parallel(3*g.H, func(lo, hi int) {
+	engParallel(3*g.H, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ch, y := r/g.H, r%g.H
 			src := e.dx[ch*g.Plane+g.pos(y, 0) : ch*g.Plane+g.pos(y, 0)+g.W]

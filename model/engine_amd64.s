@@ -1,8 +1,8 @@
 #include "textflag.h"
 
-// func sum9AVX2(dst *float32, rows *[9]*float32, n int, floor float32)
+// func engSum9AVX2(dst *float32, rows *[9]*float32, n int, floor float32)
 // dst[i] = max(rows[0][i] + … + rows[8][i], floor) for i < n&^7.
-TEXT ·sum9AVX2(SB), NOSPLIT, $0-28
+TEXT ·engSum9AVX2(SB), NOSPLIT, $0-28
 	MOVQ dst+0(FP), DI
 	MOVQ rows+8(FP), R8
 	MOVQ n+16(FP), CX

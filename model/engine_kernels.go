@@ -14,10 +14,10 @@ import (
 // (engine_openblas.go).
 var engBLAS blas.Float32 = gonum.Implementation{}
 
-// sgemm is C = alpha·A·B + beta·C on row-major matrices (A m×k, B k×n).
+// engSgemm is C = alpha·A·B + beta·C on row-major matrices (A m×k, B k×n).
 // A, B and C may be windows of larger buffers: their leading dimensions
 // are the distances between rows.
-func sgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func engSgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -28,33 +28,33 @@ func sgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb in
 // returned function is called (the engine parallelises GEMMs itself).
 var engBLASSerial func() (restore func())
 
-// psgemm is sgemm split over the workers along the larger of m and n
+// engPsgemm is engSgemm split over the workers along the larger of m and n
 // (each part a single-threaded GEMM under engBLASSerial).
-func psgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	w := workers()
+func engPsgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := engWorkers()
 	if w <= 1 || m*n*k < 1<<20 {
-		sgemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		engSgemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	if n >= m {
-		parallel(w, func(lo, hi int) {
+		engParallel(w, func(lo, hi int) {
 			j0, j1 := n*lo/w, n*hi/w
-			sgemm(m, j1-j0, k, alpha, a, lda, b[j0:], ldb, beta, c[j0:], ldc)
+			engSgemm(m, j1-j0, k, alpha, a, lda, b[j0:], ldb, beta, c[j0:], ldc)
 		})
 		return
 	}
-	parallel(w, func(lo, hi int) {
+	engParallel(w, func(lo, hi int) {
 		i0, i1 := m*lo/w, m*hi/w
-		sgemm(i1-i0, n, k, alpha, a[i0*lda:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+		engSgemm(i1-i0, n, k, alpha, a[i0*lda:], lda, b, ldb, beta, c[i0*ldc:], ldc)
 	})
 }
 
-// workers is how many goroutines the engine's own loops use.
-func workers() int { return runtime.GOMAXPROCS(0) }
+// engWorkers is how many goroutines the engine's own loops use.
+func engWorkers() int { return runtime.GOMAXPROCS(0) }
 
-// parallel runs f over [0, n) split into one contiguous range per worker.
-func parallel(n int, f func(lo, hi int)) {
-	w := min(workers(), n)
+// engParallel runs f over [0, n) split into one contiguous range per worker.
+func engParallel(n int, f func(lo, hi int)) {
+	w := min(engWorkers(), n)
 	if w <= 1 {
 		if n > 0 {
 			f(0, n)
@@ -74,10 +74,10 @@ func parallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// parallelW is parallel that also passes the worker index, for per-worker
+// engParallelW is engParallel that also passes the worker index, for per-worker
 // scratch space.
-func parallelW(n int, f func(w, lo, hi int)) {
-	nw := min(workers(), n)
+func engParallelW(n int, f func(w, lo, hi int)) {
+	nw := min(engWorkers(), n)
 	if nw <= 1 {
 		if n > 0 {
 			f(0, 0, n)
@@ -97,62 +97,62 @@ func parallelW(n int, f func(w, lo, hi int)) {
 	wg.Wait()
 }
 
-// rect is a half-open box [X0, X1)×[Y0, Y1) of pixels.
-type rect struct{ X0, Y0, X1, Y1 int }
+// engRect is a half-open box [X0, X1)×[Y0, Y1) of pixels.
+type engRect struct{ X0, Y0, X1, Y1 int }
 
-func (r rect) empty() bool { return r.X0 >= r.X1 || r.Y0 >= r.Y1 }
-func (r rect) dx() int     { return r.X1 - r.X0 }
-func (r rect) dy() int     { return r.Y1 - r.Y0 }
+func (r engRect) empty() bool { return r.X0 >= r.X1 || r.Y0 >= r.Y1 }
+func (r engRect) dx() int     { return r.X1 - r.X0 }
+func (r engRect) dy() int     { return r.Y1 - r.Y0 }
 
-func (r rect) union(o rect) rect {
+func (r engRect) union(o engRect) engRect {
 	if r.empty() {
 		return o
 	}
 	if o.empty() {
 		return r
 	}
-	return rect{min(r.X0, o.X0), min(r.Y0, o.Y0), max(r.X1, o.X1), max(r.Y1, o.Y1)}
+	return engRect{min(r.X0, o.X0), min(r.Y0, o.Y0), max(r.X1, o.X1), max(r.Y1, o.Y1)}
 }
 
-func (r rect) dilate(d int) rect { return rect{r.X0 - d, r.Y0 - d, r.X1 + d, r.Y1 + d} }
+func (r engRect) dilate(d int) engRect { return engRect{r.X0 - d, r.Y0 - d, r.X1 + d, r.Y1 + d} }
 
-func (r rect) clip(h, w int) rect {
-	r = rect{max(r.X0, 0), max(r.Y0, 0), min(r.X1, w), min(r.Y1, h)}
+func (r engRect) clip(h, w int) engRect {
+	r = engRect{max(r.X0, 0), max(r.Y0, 0), min(r.X1, w), min(r.Y1, h)}
 	if r.empty() {
-		return rect{}
+		return engRect{}
 	}
 	return r
 }
 
-// geom is the padded layout of one H×W feature map: every channel is a
+// engGeom is the padded layout of one H×W feature map: every channel is a
 // plane of (H+2)×(W+2) values with a zero border, plus 2 values of slack,
 // so that a 3×3 convolution is 9 GEMMs over shifted windows of the same
 // buffer (no im2col), and the outputs of a GEMM over H rows of W+2
 // values land on the next layer's padded positions (the 2 extra columns
 // per row are junk written over the border, zeroed afterwards).
-type geom struct{ H, W, PW, Plane int }
+type engGeom struct{ H, W, PW, Plane int }
 
-func newGeom(h, w int) geom { return geom{H: h, W: w, PW: w + 2, Plane: (h+2)*(w+2) + 2} }
+func newEngGeom(h, w int) engGeom { return engGeom{H: h, W: w, PW: w + 2, Plane: (h+2)*(w+2) + 2} }
 
 // pos is the index of pixel (y, x) in a plane.
-func (g geom) pos(y, x int) int { return (y+1)*g.PW + x + 1 }
+func (g engGeom) pos(y, x int) int { return (y+1)*g.PW + x + 1 }
 
 // origin is pos(0, 0), where GEMM outputs start.
-func (g geom) origin() int { return g.PW + 1 }
+func (g engGeom) origin() int { return g.PW + 1 }
 
 // span is the GEMM width covering all rows: H rows of PW values.
-func (g geom) span() int { return g.H * g.PW }
+func (g engGeom) span() int { return g.H * g.PW }
 
 // tapOffset is where the window of tap (dy, dx) starts, relative to the
 // output window at origin.
-func (g geom) tapOffset(t int) int { return (t/3)*g.PW + t%3 }
+func (g engGeom) tapOffset(t int) int { return (t/3)*g.PW + t%3 }
 
-// shiftConv3 accumulates a 3×3 convolution (padding 1) over the padded
+// engShiftConv3 accumulates a 3×3 convolution (padding 1) over the padded
 // input in (inC channels, layout g) into out (outC channels, same
 // layout), as 9 GEMMs with the tap-major weights w [9][outC][inC]:
 // out = alpha·conv + beta·out. Junk border values are left for the
 // caller to clear.
-func shiftConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
+func engShiftConv3(g engGeom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
 	span := g.span()
 	o := g.origin()
 	// Bands of rows keep the output block in cache across the 9 taps.
@@ -168,26 +168,26 @@ func shiftConv3(g geom, w []float32, outC, inC int, alpha float32, in []float32,
 			if t > 0 {
 				b = 1
 			}
-			psgemm(outC, n, inC, alpha, w[t*outC*inC:], inC, in[g.tapOffset(t)+q0:], g.Plane, b, out[o+q0:], g.Plane)
+			engPsgemm(outC, n, inC, alpha, w[t*outC*inC:], inC, in[g.tapOffset(t)+q0:], g.Plane, b, out[o+q0:], g.Plane)
 		}
 	}
 }
 
-// im2colConv3 is shiftConv3 for weights in PyTorch's layout
+// engIm2colConv3 is engShiftConv3 for weights in PyTorch's layout
 // [outC][inC][3][3], used where a tap-major or Winograd copy of the
 // weights would cost too much memory (the wide layers at low resolution):
 // it copies bands of the 9 shifted windows into col (contiguous copies
 // thanks to the padded layout) and runs one GEMM per band and weight,
 // K = 9·inC. Each weight in ws has outC rows and writes the next outC
 // channels of out.
-func im2colConv3(g geom, ws [][]float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32, col []float32) {
+func engIm2colConv3(g engGeom, ws [][]float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32, col []float32) {
 	span := g.span()
 	o := g.origin()
 	k := 9 * inC
 	nb := min(span, max(len(col)/k, 1))
 	for q0 := 0; q0 < span; q0 += nb {
 		n := min(nb, span-q0)
-		parallel(inC, func(lo, hi int) {
+		engParallel(inC, func(lo, hi int) {
 			for ci := lo; ci < hi; ci++ {
 				src := in[ci*g.Plane+q0:]
 				for t := 0; t < 9; t++ {
@@ -197,28 +197,28 @@ func im2colConv3(g geom, ws [][]float32, outC, inC int, alpha float32, in []floa
 			}
 		})
 		for i, w := range ws {
-			psgemm(outC, n, k, alpha, w, k, col, n, beta, out[i*outC*g.Plane+o+q0:], g.Plane)
+			engPsgemm(outC, n, k, alpha, w, k, col, n, beta, out[i*outC*g.Plane+o+q0:], g.Plane)
 		}
 	}
 }
 
-// conv1x1 is out = alpha·W·in + beta·out over the GEMM span.
-func conv1x1(g geom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
+// engConv1x1 is out = alpha·W·in + beta·out over the GEMM span.
+func engConv1x1(g engGeom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
 	o := g.origin()
-	psgemm(outC, g.span(), inC, alpha, w, inC, in[o:], g.Plane, beta, out[o:], g.Plane)
+	engPsgemm(outC, g.span(), inC, alpha, w, inC, in[o:], g.Plane, beta, out[o:], g.Plane)
 }
 
-// leaky is the SPADE leaky ReLU (slope 0.2).
-func leaky(v float32) float32 {
+// engLeaky is the SPADE leaky ReLU (slope 0.2).
+func engLeaky(v float32) float32 {
 	if v < 0 {
 		return v * leakySlope
 	}
 	return v
 }
 
-// upsample2 writes the nearest ×2 upsampling of src (layout gs) into dst
+// engUpsample2 writes the nearest ×2 upsampling of src (layout gs) into dst
 // (layout gd = 2×gs) for channels [c0, c1), with dst's zero border.
-func upsample2(gs, gd geom, src, dst []float32, c0, c1 int) {
+func engUpsample2(gs, gd engGeom, src, dst []float32, c0, c1 int) {
 	for c := c0; c < c1; c++ {
 		s := src[c*gs.Plane : (c+1)*gs.Plane]
 		d := dst[c*gd.Plane : (c+1)*gd.Plane]
@@ -235,11 +235,11 @@ func upsample2(gs, gd geom, src, dst []float32, c0, c1 int) {
 	}
 }
 
-// planeStats returns the mean and 1/sqrt(var+eps) of channel planes over
+// engPlaneStats returns the mean and 1/sqrt(var+eps) of channel planes over
 // their pixels (the border is zero, so sums over the plane are sums over
 // the pixels), as instance norm needs; float64 sums.
-func planeStats(g geom, buf []float32, c int, mean, rstd []float32) {
-	parallel(c, func(lo, hi int) {
+func engPlaneStats(g engGeom, buf []float32, c int, mean, rstd []float32) {
+	engParallel(c, func(lo, hi int) {
 		n := float64(g.H * g.W)
 		for ch := lo; ch < hi; ch++ {
 			p := buf[ch*g.Plane : (ch+1)*g.Plane]
@@ -257,13 +257,13 @@ func planeStats(g geom, buf []float32, c int, mean, rstd []float32) {
 	})
 }
 
-// modulate writes dst = [lrelu](norm(x)·A + B) for channels [0, c) where
+// engModulate writes dst = [lrelu](norm(x)·A + B) for channels [0, c) where
 // ab holds A in its first c planes and B in the next c; norm is the
 // identity for batch norm (folded into A and B) or (x−mean)·rstd for
 // instance norm. A and B are zero on the border, so dst's border is too.
-func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, dst []float32) {
+func engModulate(g engGeom, x, ab []float32, c int, mean, rstd []float32, relu bool, dst []float32) {
 	pl := g.Plane
-	parallel(c, func(lo, hi int) {
+	engParallel(c, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			xs := x[ch*pl : (ch+1)*pl]
 			as := ab[ch*pl : (ch+1)*pl]
@@ -273,7 +273,7 @@ func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, d
 			if mean == nil {
 				if relu {
 					for i, v := range xs {
-						ds[i] = leaky(v*as[i] + bs[i])
+						ds[i] = engLeaky(v*as[i] + bs[i])
 					}
 				} else {
 					for i, v := range xs {
@@ -285,7 +285,7 @@ func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, d
 			m, r := mean[ch], rstd[ch]
 			if relu {
 				for i, v := range xs {
-					ds[i] = leaky((v-m)*r*as[i] + bs[i])
+					ds[i] = engLeaky((v-m)*r*as[i] + bs[i])
 				}
 			} else {
 				for i, v := range xs {
@@ -296,8 +296,8 @@ func modulate(g geom, x, ab []float32, c int, mean, rstd []float32, relu bool, d
 	})
 }
 
-// sum9Go is sum9 in Go for dst = the values from index off on.
-func sum9Go(dst []float32, rows *[9][]float32, off int, floor float32) {
+// engSum9Go is engSum9 in Go for dst = the values from index off on.
+func engSum9Go(dst []float32, rows *[9][]float32, off int, floor float32) {
 	n := len(dst)
 	r0, r1, r2 := rows[0][off:off+n], rows[1][off:off+n], rows[2][off:off+n]
 	r3, r4, r5 := rows[3][off:off+n], rows[4][off:off+n], rows[5][off:off+n]
@@ -308,7 +308,7 @@ func sum9Go(dst []float32, rows *[9][]float32, off int, floor float32) {
 	}
 }
 
-// gatherConv is a 3×3 convolution (padding 1) whose input is a one-hot
+// engGather is a 3×3 convolution (padding 1) whose input is a one-hot
 // label map, possibly with the instance edge channel: instead of
 // im2col+GEMM over semantic_nc channels it sums, for each pixel, the
 // weight columns of the class found under each of the 9 taps:
@@ -319,7 +319,7 @@ func sum9Go(dst []float32, rows *[9][]float32, off int, floor float32) {
 // The table holds, per tap and code, the nout weights (a row), plus a
 // zero row per tap for taps that fall outside the image; the bias is
 // folded into the centre tap, which is always inside.
-type gatherConv struct {
+type engGather struct {
 	nout   int
 	ncodes int
 	tab    []float32 // [9][ncodes+1][nout]
@@ -327,15 +327,15 @@ type gatherConv struct {
 	rowBuf [][]float32
 }
 
-// newGatherConv builds the table from a conv weight [nout][snc][3][3].
-func newGatherConv(c Config, w, bias []float32, nout int, relu bool) *gatherConv {
+// newEngGather builds the table from a conv weight [nout][snc][3][3].
+func newEngGather(c Config, w, bias []float32, nout int, relu bool) *engGather {
 	snc := c.SemanticNC()
 	ncls := c.NumClasses()
 	ncodes := ncls
 	if c.Instance {
 		ncodes = 2 * ncls
 	}
-	g := &gatherConv{nout: nout, ncodes: ncodes, tab: make([]float32, 9*(ncodes+1)*nout), floor: float32(math.Inf(-1))}
+	g := &engGather{nout: nout, ncodes: ncodes, tab: make([]float32, 9*(ncodes+1)*nout), floor: float32(math.Inf(-1))}
 	if relu {
 		g.floor = 0
 	}
@@ -364,14 +364,14 @@ func newGatherConv(c Config, w, bias []float32, nout int, relu bool) *gatherConv
 // run writes the outputs at the positions of box sub (which may extend
 // past the h×w code map: those positions get 0) into dst, where pixel
 // (y, x) of channel o is dst[o·plane + off + (y−sub.Y0)·pw + (x−sub.X0)].
-func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, plane, pw, off int) {
+func (gc *engGather) run(codes []uint16, h, w int, sub engRect, dst []float32, plane, pw, off int) {
 	nc1 := gc.ncodes + 1
 	bw := sub.dx()
 	nout := gc.nout
-	if len(gc.rowBuf) < workers() {
-		gc.rowBuf = make([][]float32, workers())
+	if len(gc.rowBuf) < engWorkers() {
+		gc.rowBuf = make([][]float32, engWorkers())
 	}
-	parallelW(sub.dy(), func(wk, lo, hi int) {
+	engParallelW(sub.dy(), func(wk, lo, hi int) {
 		if len(gc.rowBuf[wk]) < bw*nout {
 			gc.rowBuf[wk] = make([]float32, bw*nout)
 		}
@@ -399,7 +399,7 @@ func (gc *gatherConv) run(codes []uint16, h, w int, sub rect, dst []float32, pla
 					r := (t*nc1 + code) * nout
 					rows[t] = gc.tab[r : r+nout]
 				}
-				sum9(buf[j*nout:(j+1)*nout], &rows, gc.floor)
+				engSum9(buf[j*nout:(j+1)*nout], &rows, gc.floor)
 			}
 			// Transpose the row [bw][nout] into the planes, 8 at a time.
 			o := 0

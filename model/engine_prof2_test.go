@@ -10,7 +10,7 @@ func TestEngineGemmShapes(t *testing.T) {
 	if os.Getenv("ENGINE_PROFILE") == "" {
 		t.Skip("set ENGINE_PROFILE")
 	}
-	g := newGeom(256, 256)
+	g := newEngGeom(256, 256)
 	K, M := 128, 256
 	in := make([]float32, K*g.Plane)
 	for i := range in {
@@ -37,7 +37,7 @@ func TestEngineGemmShapes(t *testing.T) {
 						if tp > 0 {
 							b = 1
 						}
-						sgemm(M, n, K, 1, w[tp*M*K:], K, in[g.tapOffset(tp)+q0:], g.Plane, b, out[g.origin()+q0:], g.Plane)
+						engSgemm(M, n, K, 1, w[tp*M*K:], K, in[g.tapOffset(tp)+q0:], g.Plane, b, out[g.origin()+q0:], g.Plane)
 					}
 				}
 			})
@@ -52,7 +52,7 @@ func TestEngineGemmShapes(t *testing.T) {
 						copy(col[(ci*9+tp)*n:(ci*9+tp+1)*n], in[ci*g.Plane+q0+g.tapOffset(tp):])
 					}
 				}
-				sgemm(M, n, 9*K, 1, w, 9*K, col, n, 0, out[g.origin()+q0:], g.Plane)
+				engSgemm(M, n, 9*K, 1, w, 9*K, col, n, 0, out[g.origin()+q0:], g.Plane)
 			}
 		})
 		t.Logf("im2col 4096: %.1f ms = %.0f GFLOP/s", d, 2*float64(M*K*9*65536)/d/1e6)

@@ -33,7 +33,7 @@ func TestEngineProfile(t *testing.T) {
 	for i, sp := range e.spades {
 		g := e.scales[sp.scale].g
 		st := time.Now()
-		e.updateSpade(it, i, rect{0, 0, g.W, g.H})
+		e.updateSpade(it, i, engRect{0, 0, g.W, g.H})
 		t.Logf("spade %-20s C=%4d %3d² %7.1f ms", sp.name, sp.C, g.W, float64(time.Since(st).Microseconds())/1000)
 	}
 	engTrace = nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ func engineTestModel(t testing.TB, c Config, seed int64) *Model {
 				continue
 			}
 			switch {
-			case hasSuffix(k, ".weight_orig"):
+			case strings.HasSuffix(k, ".weight_orig"):
 				prefix := k[:len(k)-len(".weight_orig")]
 				u, _ := p.F32(prefix + ".weight_u")
 				v, _ := p.F32(prefix + ".weight_v")
@@ -36,15 +37,15 @@ func engineTestModel(t testing.TB, c Config, seed int64) *Model {
 						t.Fatal(err)
 					}
 				}
-			case hasSuffix(k, ".bias"):
+			case strings.HasSuffix(k, ".bias"):
 				for i := range d {
 					d[i] = float32(rng.Float64()*0.2 - 0.1)
 				}
-			case hasSuffix(k, ".running_mean"):
+			case strings.HasSuffix(k, ".running_mean"):
 				for i := range d {
 					d[i] = float32(rng.Float64() - 0.5)
 				}
-			case hasSuffix(k, ".running_var"):
+			case strings.HasSuffix(k, ".running_var"):
 				for i := range d {
 					d[i] = float32(0.5 + rng.Float64())
 				}
@@ -54,11 +55,9 @@ func engineTestModel(t testing.TB, c Config, seed int64) *Model {
 	return m
 }
 
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
-// blobLabels makes n label maps of random rectangles (regions, as painted)
+// engBlobLabels makes n label maps of random rectangles (regions, as painted)
 // over a random background, with instance ids when the model takes them.
-func blobLabels(c Config, n int, rng *rand.Rand) *Labels {
+func engBlobLabels(c Config, n int, rng *rand.Rand) *Labels {
 	h, w := c.Height(), c.Width
 	l := &Labels{N: n, H: h, W: w, Class: make([]uint8, n*h*w)}
 	if c.Instance {
@@ -72,23 +71,23 @@ func blobLabels(c Config, n int, rng *rand.Rand) *Labels {
 			cls[j] = bg
 		}
 		for b := 0; b < 6; b++ {
-			paint(l, i, randRect(rng, h, w, max(2, w/3)), uint8(rng.Intn(k)), int32(rng.Intn(4)))
+			engPaint(l, i, engRandRect(rng, h, w, max(2, w/3)), uint8(rng.Intn(k)), int32(rng.Intn(4)))
 		}
 	}
 	return l
 }
 
-func randRect(rng *rand.Rand, h, w, maxSide int) rect {
+func engRandRect(rng *rand.Rand, h, w, maxSide int) engRect {
 	bw, bh := 1+rng.Intn(maxSide), 1+rng.Intn(maxSide)
 	x0, y0 := rng.Intn(w+bw)-bw, rng.Intn(h+bh)-bh
-	r := rect{x0, y0, x0 + bw, y0 + bh}.clip(h, w)
+	r := engRect{x0, y0, x0 + bw, y0 + bh}.clip(h, w)
 	if r.empty() {
-		return rect{0, 0, 1, 1}
+		return engRect{0, 0, 1, 1}
 	}
 	return r
 }
 
-func paint(l *Labels, item int, r rect, cls uint8, inst int32) {
+func engPaint(l *Labels, item int, r engRect, cls uint8, inst int32) {
 	for y := r.Y0; y < r.Y1; y++ {
 		for x := r.X0; x < r.X1; x++ {
 			i := item*l.H*l.W + y*l.W + x
@@ -98,15 +97,6 @@ func paint(l *Labels, item int, r rect, cls uint8, inst int32) {
 			}
 		}
 	}
-}
-
-func cloneLabels(l *Labels) *Labels {
-	c := *l
-	c.Class = append([]uint8(nil), l.Class...)
-	if l.Instance != nil {
-		c.Instance = append([]int32(nil), l.Instance...)
-	}
-	return &c
 }
 
 // engineConfigs are small configs covering both norms, the three
@@ -141,7 +131,7 @@ func TestEngineMatchesGraph(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			m := engineTestModel(t, c, int64(10+i))
 			rng := rand.New(rand.NewSource(int64(i)))
-			l := blobLabels(c, 2, rng)
+			l := engBlobLabels(c, 2, rng)
 			z := m.RandomZ(2, 3)
 			want, err := m.GenerateGraph(ctx, l, z)
 			if err != nil {
@@ -171,7 +161,7 @@ func TestEngineIncremental(t *testing.T) {
 			ref := engineTestModel(t, c, int64(20+i)) // same weights, rendered cold
 			rng := rand.New(rand.NewSource(int64(100 + i)))
 			h, w := c.Height(), c.Width
-			l := blobLabels(c, 1, rng)
+			l := engBlobLabels(c, 1, rng)
 			z := m.RandomZ(1, 1)
 			check := func(what string) {
 				t.Helper()
@@ -189,7 +179,7 @@ func TestEngineIncremental(t *testing.T) {
 				}
 			}
 			check("first render")
-			strokes := []rect{
+			strokes := []engRect{
 				{0, 0, 3, 3},                     // top-left corner
 				{w - 5, h - 4, w, h},             // bottom-right corner
 				{w / 2, 0, w/2 + 6, 2},           // top edge
@@ -198,11 +188,11 @@ func TestEngineIncremental(t *testing.T) {
 				{w / 3, h / 3, w/3 + 8, h/3 + 8}, // middle
 			}
 			for k := 0; k < 6; k++ {
-				strokes = append(strokes, randRect(rng, h, w, max(2, w/4)))
+				strokes = append(strokes, engRandRect(rng, h, w, max(2, w/4)))
 			}
 			k := c.NumClasses()
 			for si, r := range strokes {
-				paint(l, 0, r, uint8(rng.Intn(k)), int32(rng.Intn(5)))
+				engPaint(l, 0, r, uint8(rng.Intn(k)), int32(rng.Intn(5)))
 				check(fmt.Sprintf("stroke %d %v", si, r))
 				if si%3 == 2 {
 					z = m.RandomZ(1, int64(si))
@@ -210,12 +200,12 @@ func TestEngineIncremental(t *testing.T) {
 				}
 			}
 			// Two strokes between renders, then the same labels again.
-			paint(l, 0, randRect(rng, h, w, 5), uint8(rng.Intn(k)), 1)
-			paint(l, 0, randRect(rng, h, w, 5), uint8(rng.Intn(k)), 2)
+			engPaint(l, 0, engRandRect(rng, h, w, 5), uint8(rng.Intn(k)), 1)
+			engPaint(l, 0, engRandRect(rng, h, w, 5), uint8(rng.Intn(k)), 2)
 			check("two strokes")
 			check("no change")
 			// A completely new map.
-			l = blobLabels(c, 1, rng)
+			l = engBlobLabels(c, 1, rng)
 			check("new map")
 		})
 	}
@@ -227,7 +217,7 @@ func TestEngineCancel(t *testing.T) {
 	c := engineConfigs()[0]
 	m := engineTestModel(t, c, 5)
 	rng := rand.New(rand.NewSource(5))
-	l := blobLabels(c, 1, rng)
+	l := engBlobLabels(c, 1, rng)
 	z := m.RandomZ(1, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -243,7 +233,7 @@ func TestEngineCancel(t *testing.T) {
 	m.eng = e
 	it := e.item(0)
 	e.setLabels(it, l, 0)
-	cctx := &countCtx{Context: context.Background(), left: 4}
+	cctx := &engCountCtx{Context: context.Background(), left: 4}
 	if err := e.refresh(cctx, it); err == nil {
 		t.Fatal("refresh not stopped")
 	}
@@ -261,13 +251,13 @@ func TestEngineCancel(t *testing.T) {
 	}
 }
 
-// countCtx is cancelled after `left` calls to Err.
-type countCtx struct {
+// engCountCtx is cancelled after `left` calls to Err.
+type engCountCtx struct {
 	context.Context
 	left int
 }
 
-func (c *countCtx) Err() error {
+func (c *engCountCtx) Err() error {
 	if c.left <= 0 {
 		return context.Canceled
 	}

@@ -33,7 +33,7 @@ var winoG = [6][3]float64{
 // 9 weights of output o, input i, row-major.
 func newWinoWeights(out, in int, alpha float64, kernel func(o, i int) []float32) *winoWeights {
 	ww := &winoWeights{out: out, in: in, u: make([]float32, 36*out*in)}
-	parallel(out, func(lo, hi int) {
+	engParallel(out, func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			for i := 0; i < in; i++ {
 				g := kernel(o, i)
@@ -100,7 +100,7 @@ func winoBandTiles(out, in, tw int) int {
 
 // winoConv runs a 3×3 conv (padding 1) of the in channels of src (padded
 // layout g) with weights ww, through o.
-func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch, pre *winoPre) {
+func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch, pre *winoPre) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
 	band := winoBandTiles(ww.out, ww.in, tw)
 	bandRows := band / tw
@@ -111,9 +111,9 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 	if len(s.m) < nm {
 		s.m = make([]float32, nm)
 	}
-	if len(s.rows) < workers() {
-		s.rows = make([][]float32, workers())
-		s.out = make([][]float32, workers())
+	if len(s.rows) < engWorkers() {
+		s.rows = make([][]float32, engWorkers())
+		s.out = make([][]float32, engWorkers())
 	}
 	rowW := 4*tw + 2
 	for i0 := 0; i0 < th; i0 += bandRows {
@@ -121,7 +121,7 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 		nt := (i1 - i0) * tw
 		v, m := s.v[:36*ww.in*nt], s.m[:36*ww.out*nt]
 		ts := time.Now()
-		parallelW(ww.in, func(wk, lo, hi int) {
+		engParallelW(ww.in, func(wk, lo, hi int) {
 			if len(s.rows[wk]) < 12*rowW {
 				s.rows[wk] = make([]float32, 12*rowW)
 			}
@@ -130,18 +130,18 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 				winoInput(g, src, k, pre, i0, i1, tw, buf, v, ww.in, nt)
 			}
 		})
-		ts = traceStep("wino in", ts)
-		parallel(36, func(lo, hi int) {
+		ts = engTraceStep("wino in", ts)
+		engParallel(36, func(lo, hi int) {
 			for xi := lo; xi < hi; xi++ {
-				sgemm(ww.out, nt, ww.in, 1, ww.u[xi*ww.out*ww.in:], ww.in, v[xi*ww.in*nt:], nt, 0, m[xi*ww.out*nt:], nt)
+				engSgemm(ww.out, nt, ww.in, 1, ww.u[xi*ww.out*ww.in:], ww.in, v[xi*ww.in*nt:], nt, 0, m[xi*ww.out*nt:], nt)
 			}
 		})
-		ts = traceStep("wino gemm", ts)
+		ts = engTraceStep("wino gemm", ts)
 		nch := ww.out
 		if o.fold {
 			nch = o.foldC
 		}
-		parallelW(nch, func(wk, lo, hi int) {
+		engParallelW(nch, func(wk, lo, hi int) {
 			if len(s.out[wk]) < 56*tw {
 				s.out[wk] = make([]float32, 56*tw)
 			}
@@ -149,14 +149,14 @@ func winoConv(g geom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch
 				winoOutput(g, m, ch, ww.out, nt, i0, i1, tw, o, s.out[wk])
 			}
 		})
-		traceStep("wino out", ts)
+		engTraceStep("wino out", ts)
 	}
 }
 
 // winoInput transforms the tiles of tile rows [i0, i1) of input channel k
 // of src (modulated by pre when given) into v[ξ][k][t] (K channels, nt
 // tiles per band).
-func winoInput(g geom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf []float32, v []float32, K, nt int) {
+func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf []float32, v []float32, K, nt int) {
 	p := src[k*g.Plane : (k+1)*g.Plane]
 	var pa, pb []float32
 	var pm, rs float32
@@ -185,7 +185,7 @@ func winoInput(g geom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf [
 					a, b, d := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n], row[:n]
 					if pre.relu {
 						for x, v := range src {
-							d[x] = leaky((v-pm)*rs*a[x] + b[x])
+							d[x] = engLeaky((v-pm)*rs*a[x] + b[x])
 						}
 					} else {
 						for x, v := range src {
@@ -233,7 +233,7 @@ func winoInput(g geom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf [
 
 // winoOutput transforms the GEMM outputs m[ξ][o][t] of channel ch (and,
 // folding, ch+C) back to pixels and writes them through o.
-func winoOutput(g geom, m []float32, ch, M, nt, i0, i1, tw int, o *winoOut, ybuf []float32) {
+func winoOutput(g engGeom, m []float32, ch, M, nt, i0, i1, tw int, o *winoOut, ybuf []float32) {
 	stride := M * nt
 	var bias, m0, r0 float32 = 0, 0, 1
 	var bb float32
@@ -336,7 +336,7 @@ func winoRowOut(m []float32, stride, tw int, y *[4][]float32, tmp []float32) {
 }
 
 // clearBorder zeroes everything but the pixels of channels [c0, c1).
-func (g geom) clearBorder(buf []float32, c0, c1 int) {
+func (g engGeom) clearBorder(buf []float32, c0, c1 int) {
 	for c := c0; c < c1; c++ {
 		p := buf[c*g.Plane : (c+1)*g.Plane]
 		clear(p[:g.origin()])
