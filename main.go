@@ -32,6 +32,8 @@ func commands() map[string]command {
 		"encode": {"encode style images into style codes (μ, log-variance)", runEncode},
 		"bench":  {"time inference (and the PyTorch reference when installed)", runBench},
 		"train":  {"train the generator, encoder and discriminator on a data set", runTrain},
+
+		"dataset": {"write generated landscape data sets (dataset synth)", runDataset},
 	}
 }
 
