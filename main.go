@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"render": {"render label maps into images", runRender},
 		"encode": {"encode style images into style codes (μ, log-variance)", runEncode},
 		"bench":  {"time inference (and the PyTorch reference when installed)", runBench},
+		"eval":   {"measure a model as the paper does: segmentation mIoU, style fidelity, diversity", runEval},
 		"train":  {"train the generator, encoder and discriminator on a data set", runTrain},
 
 		"dataset": {"write generated landscape data sets (dataset synth)", runDataset},
