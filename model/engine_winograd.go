@@ -172,34 +172,49 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 	d := buf[:6*rowW]
 	e := buf[6*rowW : 12*rowW]
 	n := min(rowW, g.PW)
+	var rows [6][]float32
+	for r := range rows {
+		rows[r] = d[r*rowW : (r+1)*rowW]
+	}
+	loaded := -1 // padded row held by rows[4] and rows[5] (as rows 4i+4, 4i+5)
 	for i := i0; i < i1; i++ {
-		// The 6 padded rows of this tile row, zero past the map.
-		for r := 0; r < 6; r++ {
-			row := d[r*rowW : (r+1)*rowW]
-			pr := 4*i + r
-			if pr < g.H+2 {
-				src := p[pr*g.PW : pr*g.PW+n]
-				if pre == nil {
-					copy(row[:n], src)
-				} else {
-					a, b, d := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n], row[:n]
-					if pre.relu {
-						for x, v := range src {
-							d[x] = engLeaky((v-pm)*rs*a[x] + b[x])
-						}
-					} else {
-						for x, v := range src {
-							d[x] = (v-pm)*rs*a[x] + b[x]
-						}
-					}
-				}
-				clear(row[n:])
-			} else {
-				clear(row)
-			}
+		// The 6 padded rows of this tile row, modulated, zero past the
+		// map; the last two of the previous tile row are its first two.
+		r0 := 0
+		if loaded == 4*i {
+			rows[0], rows[1], rows[4], rows[5] = rows[4], rows[5], rows[0], rows[1]
+			r0 = 2
 		}
-		d0, d1, d2, d3, d4, d5 := d[0:rowW], d[rowW:2*rowW], d[2*rowW:3*rowW], d[3*rowW:4*rowW], d[4*rowW:5*rowW], d[5*rowW:6*rowW]
+		for r := r0; r < 6; r++ {
+			row := rows[r]
+			pr := 4*i + r
+			if pr >= g.H+2 {
+				clear(row)
+				continue
+			}
+			src := p[pr*g.PW : pr*g.PW+n]
+			dst := row[:n]
+			switch {
+			case pre == nil:
+				copy(dst, src)
+			case pre.relu:
+				a, b := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n]
+				for x, v := range src {
+					dst[x] = engLeaky((v-pm)*rs*a[x] + b[x])
+				}
+			default:
+				a, b := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n]
+				for x, v := range src {
+					dst[x] = (v-pm)*rs*a[x] + b[x]
+				}
+			}
+			clear(row[n:])
+		}
+		loaded = 4*i + 4
+		d0, d1, d2, d3, d4, d5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
 		e0, e1, e2, e3, e4, e5 := e[0:rowW], e[rowW:2*rowW], e[2*rowW:3*rowW], e[3*rowW:4*rowW], e[4*rowW:5*rowW], e[5*rowW:6*rowW]
+		d0, d1, d2, d3, d4, d5 = d0[:len(e0)], d1[:len(e0)], d2[:len(e0)], d3[:len(e0)], d4[:len(e0)], d5[:len(e0)]
+		e1, e2, e3, e4, e5 = e1[:len(e0)], e2[:len(e0)], e3[:len(e0)], e4[:len(e0)], e5[:len(e0)]
 		// e = Bᵀ·d over whole rows.
 		for x := range e0 {
 			a0, a1, a2, a3, a4, a5 := d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]
@@ -211,21 +226,25 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 			e5[x] = 4*a1 - 5*a3 + a5
 		}
 		// V = e·B per tile: the same combination across the 6 columns.
-		base := (i - i0) * tw
+		base := k*nt + (i-i0)*tw
 		stride := K * nt
-		vk := v[k*nt:]
 		for r, er := range [6][]float32{e0, e1, e2, e3, e4, e5} {
-			vr := vk[r*6*stride:]
-			for j := 0; j < tw; j++ {
-				c := er[4*j : 4*j+6]
+			o := base + r*6*stride
+			v0 := v[o : o+tw]
+			v1 := v[o+stride : o+stride+tw]
+			v2 := v[o+2*stride : o+2*stride+tw]
+			v3 := v[o+3*stride : o+3*stride+tw]
+			v4 := v[o+4*stride : o+4*stride+tw]
+			v5 := v[o+5*stride : o+5*stride+tw]
+			for j := range v0 {
+				c := er[4*j : 4*j+6 : 4*j+6]
 				a0, a1, a2, a3, a4, a5 := c[0], c[1], c[2], c[3], c[4], c[5]
-				t := base + j
-				vr[t] = 4*a0 - 5*a2 + a4
-				vr[stride+t] = -4*(a1+a2) + a3 + a4
-				vr[2*stride+t] = 4*(a1-a2) - a3 + a4
-				vr[3*stride+t] = 2*(a3-a1) - a2 + a4
-				vr[4*stride+t] = 2*(a1-a3) - a2 + a4
-				vr[5*stride+t] = 4*a1 - 5*a3 + a5
+				v0[j] = 4*a0 - 5*a2 + a4
+				v1[j] = -4*(a1+a2) + a3 + a4
+				v2[j] = 4*(a1-a2) - a3 + a4
+				v3[j] = 2*(a3-a1) - a2 + a4
+				v4[j] = 2*(a1-a3) - a2 + a4
+				v5[j] = 4*a1 - 5*a3 + a5
 			}
 		}
 	}
