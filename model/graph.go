@@ -144,7 +144,12 @@ func (b *builder) conv(prefix string, x *G.Node, stride, pad int, sn, bias bool)
 		return nil, err
 	}
 	k := w.Shape()[2]
-	y, err := G.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+	var y *G.Node
+	if b.mode == Train {
+		y, err = trainConv2d(x, w, stride, pad)
+	} else {
+		y, err = G.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
