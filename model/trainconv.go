@@ -33,8 +33,8 @@ type tcKind int
 
 const (
 	tcFwd   tcKind = iota // (x, w) → y
-	tcGradX                 // (w, dy) → dx; h, w of x in the op
-	tcGradW                 // (x, dy) → dw; k in the op
+	tcGradX               // (w, dy) → dx; h, w of x in the op
+	tcGradW               // (x, dy) → dw; k in the op
 )
 
 // tcOp is one of the three convolution kernels as a gorgonia.Op.
