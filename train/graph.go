@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"sort"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -140,9 +139,6 @@ func buildStep(c model.Config, n int, p model.Params, w which, lw lossWeights, l
 	roots := append(G.Nodes{}, s.grads...)
 	for _, n := range s.terms {
 		roots = append(roots, n)
-	}
-	if w == forG {
-		roots = append(roots, gen.Out) // read for previews
 	}
 	s.vm = G.NewTapeMachine(g.ExactSubgraphRoots(roots...))
 	for _, sz := range gen.Sizes {
@@ -401,11 +397,6 @@ func (s *stepGraph) run(p *prepared, eps []float32, acc map[string][]float32, sc
 	return nil
 }
 
-// fake returns a copy of the last run's generated images.
-func (s *stepGraph) fake() []float32 {
-	return append([]float32(nil), s.gen.Out.Value().Data().([]float32)...)
-}
-
 func scalarOf(v G.Value) float32 {
 	switch d := v.Data().(type) {
 	case float32:
@@ -414,16 +405,6 @@ func scalarOf(v G.Value) float32 {
 		return d[0]
 	}
 	return float32(0)
-}
-
-// termNames lists a graph's loss terms, sorted.
-func (s *stepGraph) termNames() []string {
-	var ns []string
-	for n := range s.terms {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
 }
 
 func (w which) String() string {
