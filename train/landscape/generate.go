@@ -67,6 +67,7 @@ func Generate(seed int64, w, h int, style Style) (labels *image.Paletted, photo 
 	for i := range r.lab {
 		r.lab[i] = unset
 	}
+	clear(r.col)
 	r.layers()
 	r.background()
 	copy(r.bg, r.lab)
@@ -166,7 +167,11 @@ func (r *renderer) water() {
 				if ry := reflRow[yy]; ry < 0 {
 					refl = lk.skyRow[0]
 				} else {
-					refl = r.col[int(ry)*w+rx]
+					j := int(ry)*w + rx
+					if isWater(r.lab[j]) {
+						j = int(ry)*w + x
+					}
+					refl = r.col[j]
 				}
 				// Fresnel: mirror-like at grazing angles, darker looking down.
 				tanV := (float32(y) + 0.5 - s.yh) / s.f
@@ -184,7 +189,7 @@ func (r *renderer) water() {
 						}
 					}
 				}
-				if aux := r.aux[i]; c == Sea && aux < 0.06 {
+				if aux := max(r.aux[i], 0); c == Sea && aux < 0.06 {
 					// Surf along the coast, shallow water inside it.
 					foam := grainTile.at(gx*3+s.ox[fMisc], gz*6) + 0.8*(1-aux/0.06) - 0.6
 					if foam > 0 {
@@ -211,7 +216,7 @@ func (r *renderer) mirrorRun(x, y0, y1 int, out []int32) {
 		want := float32(y) + 0.5
 		for ; p >= 0; p-- {
 			d := r.depth[p*w+x]
-			if d < shore {
+			if d < shore || isWater(r.lab[p*w+x]) {
 				continue
 			}
 			foot := s.yh

@@ -92,9 +92,9 @@ func newLook(st Style, s *scene) *look {
 	lk.sunR = s.fh * 0.018
 
 	o := lk.overcast
-	lk.sun = k.sun.scale(1 - 0.85*o)
+	lk.sun = k.sun.scale(1.15 * (1 - 0.85*o))
 	bright := k.horizon.luma()
-	lk.amb = mix(k.ambient, grey(k.ambient.luma()*1.15+k.sun.luma()*0.25), o)
+	lk.amb = mix(k.ambient.scale(0.9), grey(k.ambient.luma()*1.15+k.sun.luma()*0.25), o)
 	lk.zenith = mix(k.zenith, grey(0.55*bright+0.1*k.zenith.luma()), o)
 	lk.horizon = mix(k.horizon, grey(0.78*bright+0.05), o*0.9)
 	lk.glow = k.glow.scale(1 - 0.8*o)
@@ -116,7 +116,7 @@ func newLook(st Style, s *scene) *look {
 
 	// Auto exposure: a camera exposes for the lit land, less so at night.
 	land := lk.amb.luma()*0.85 + lk.sun.luma()*(0.3+0.7*max(lk.ly, 0))
-	expo := clampf(0.95/max(land, 0.05), 0.9, 2.2)
+	expo := clampf(1.05/max(land, 0.05), 0.9, 2.2)
 	expo = lerp(expo, min(expo, 1.3), lk.night)
 	lk.sun, lk.amb = lk.sun.scale(expo), lk.amb.scale(expo)
 	lk.zenith, lk.horizon, lk.glow = lk.zenith.scale(expo), lk.horizon.scale(expo), lk.glow.scale(expo)
@@ -166,7 +166,7 @@ func newLook(st Style, s *scene) *look {
 		v = v + 0.08*math.Sin(2*math.Pi*v)*0.5*contrast
 		lk.lut[i] = uint8(clamp64(v, 0, 1)*255 + 0.5)
 	}
-	lk.vignette = 0.22
+	lk.vignette = 0.15
 	return lk
 }
 

@@ -11,6 +11,10 @@ type renderer struct {
 	depth []float32
 	col   []rgb
 	aux   []float32 // ground pixels: the class's aux value
+
+	shadowF            rgb // shadowed / lit ground colour
+	shadowDX, shadowDZ float32
+	shadowLen          float32 // shadow length per height
 }
 
 const skyDepth = 1e9
@@ -192,11 +196,25 @@ func (r *renderer) groundColour(c uint8, aux float32, x, y int, gx, gz float32) 
 		wet := 1 - smooth(0, 0.35, aux)
 		alb = alb.scale(1 - 0.35*wet)
 	case Rock:
-		crack := 1 - 2*abs32(detailTile.at(gx*4+s.ox[fTex3], gz*4+s.oy[fTex3]))
-		alb = s.rockAlbedo.scale(0.75 + 0.35*tex + 0.2*crack)
-		moss := smooth(0.2, 0.7, und+0.5*tex) * (1 - snowy)
-		alb = mix(alb, lk.se.grass.scale(0.8), moss*0.5)
-		li = lk.light(0.6*tex, 0.8, -0.3, 0.3)
+		// Outcrops: a bumpy slab lit from its own normal, cracked, mossy
+		// and sunk into the grass at the rim.
+		const k = 10
+		hx := s.field(fRock, gx+0.05, gz, k)
+		hz := s.field(fRock, gx, gz+0.05, k)
+		h0 := aux + s.rockThr + gz*0.002
+		nx, nz := -(hx-h0)*12, -(hz-h0)*12
+		crack := 1 - smooth(0, 0.05, abs32(detailTile.at(gx*5+s.ox[fTex3], gz*5+s.oy[fTex3])+0.15*tex))
+		crack *= smooth(-0.1, 0.3, fbmTile.at(gx*2+s.oy[fTex3], gz*2+s.ox[fTex3]))
+		alb = s.rockAlbedo.scale(0.8 + 0.3*tex - 0.45*crack*(0.3+0.7*near))
+		rim := 1 - smooth(0, 0.12, aux)
+		moss := clamp01(smooth(0.2, 0.7, und+0.5*tex)*0.5+rim*0.6) * (1 - snowy)
+		alb = mix(alb, lk.se.grass.scale(0.7), moss*0.6)
+		if snowy > 0 {
+			alb = mix(alb, grey(0.85), snowy*smooth(0.1, 0.5, -nz+tex))
+		}
+		inv := 1 / sqrt32(1+nx*nx+nz*nz)
+		li = lk.light(nx*inv, inv, nz*inv, 0.2)
+		li = li.scale(1 - 0.3*rim)
 	case Snow:
 		alb = mix(lk.se.grassDry, grey(0.86), 0.65+0.3*smooth(-0.4, 0.3, tex))
 	default:

@@ -109,6 +109,7 @@ type scene struct {
 	coastZ, coastSlope, coastAmp, coastFq float32
 	seaShore                              uint8
 	seaShoreW                             float32
+	seaFar                                float32 // sea for sure beyond this distance
 
 	lake                         bool
 	lakeX, lakeZ, lakeRX, lakeRZ float32
@@ -226,6 +227,8 @@ func newScene(seed int64, w, h int) *scene {
 		s.coastSlope = uf(-0.5, 0.5)
 		s.coastAmp = s.coastZ * uf(0.1, 0.5)
 		s.coastFq = uf(1, 3) / s.coastZ
+		// |gx| ≤ 0.5·gz on the picture, so the coast is nearer than this.
+		s.seaFar = 1.2 * (s.coastZ + s.coastAmp) / (1 - 0.5*abs32(s.coastSlope))
 		switch u := rng.Float64(); {
 		case u < 0.6:
 			s.seaShore, s.seaShoreW = Sand, s.coastZ*uf(0.1, 0.4)
@@ -286,7 +289,7 @@ func newScene(seed int64, w, h int) *scene {
 		s.dirtThr = uf(0.35, 0.6)
 	}
 	s.snowThr = 2
-	if nMount > 0 && chance(0.06) {
+	if nMount > 0 && chance(0.05) {
 		s.snowThr = uf(0.3, 0.55)
 	}
 	s.forestThr = 2
@@ -441,7 +444,8 @@ const (
 
 // coast returns the sea's coast distance at lateral position gx.
 func (s *scene) coast(gx float32) float32 {
-	return s.coastZ + s.coastSlope*gx + s.coastAmp*fbm1(gx*s.coastFq, 4, s.seed^0xc0a5)
+	c := s.coastZ + s.coastSlope*gx + s.coastAmp*fbm1(gx*s.coastFq, 4, s.seed^0xc0a5)
+	return max(c, s.coastZ*0.3)
 }
 
 // rowInfo holds what the ground classification needs that depends on
@@ -473,6 +477,9 @@ func (s *scene) row(ri *rowInfo, gz float32) {
 // shore band the point lies (0 at the water line).
 func (s *scene) ground(gx, gz float32, ri *rowInfo) (uint8, float32) {
 	if s.sea {
+		if gz > s.seaFar {
+			return Sea, 1 // beyond any coast
+		}
 		c := s.coast(gx)
 		if gz > c {
 			return Sea, (gz - c) / c
@@ -504,13 +511,15 @@ func (s *scene) ground(gx, gz float32, ri *rowInfo) (uint8, float32) {
 		const k = 1
 		// Patches fade out with distance so the far ground stays calm.
 		far := gz * 0.002
-		if s.rockThr < 2 && s.field(fRock, gx*k, gz*k, 3) > s.rockThr+far {
-			return Rock, 0
+		if s.rockThr < 2 {
+			if v := s.field(fRock, gx*k, gz*k, 10) - s.rockThr - far; v > 0 {
+				return Rock, v
+			}
 		}
-		if s.snowThr < 2 && s.field(fSnow, gx*k, gz*k, 1.5) > s.snowThr+far {
+		if s.snowThr < 2 && s.field(fSnow, gx*k, gz*k, 3) > s.snowThr+far*3 {
 			return Snow, 0
 		}
-		if s.dirtThr < 2 && s.field(fDirt, gx*k, gz*k, 2) > s.dirtThr+far {
+		if s.dirtThr < 2 && s.field(fDirt, gx*k, gz*k, 4) > s.dirtThr+far {
 			return Dirt, 0
 		}
 		if s.flowerThr < 2 && gz < 120 && s.field(fFlower, gx*k, gz*k, 2.5) > s.flowerThr+far*2 {

@@ -2,10 +2,17 @@ package landscape
 
 import "math"
 
-// sprites draws the trees, bushes and boulders far to near, each pixel
-// only where the sprite is nearer than what is there.
+// sprites draws the trees, bushes and boulders: first their shadows on
+// the ground, then the sprites near to far, each pixel only where the
+// sprite is nearer than what is there (so hidden pixels cost nothing).
 func (r *renderer) sprites() {
+	r.shadowSetup()
 	for i := range r.s.sprites {
+		if sp := &r.s.sprites[i]; sp.h >= 8*r.s.unit {
+			r.shadow(sp)
+		}
+	}
+	for i := len(r.s.sprites) - 1; i >= 0; i-- {
 		sp := &r.s.sprites[i]
 		switch sp.kind {
 		case spConifer:
@@ -18,6 +25,12 @@ func (r *renderer) sprites() {
 			r.blob(sp, 0.45, 0.55, sp.y+sp.h*0.08)
 		}
 	}
+}
+
+// hidden reports whether pixel (x, y) is outside the picture or already
+// nearer than sp.
+func (r *renderer) hidden(x, y int, sp *sprite) bool {
+	return x < 0 || x >= r.w || y < 0 || y >= r.h || r.depth[y*r.w+x] <= sp.z
 }
 
 // put writes one sprite pixel if it is nearer than what is there; fade is
@@ -103,6 +116,9 @@ func (r *renderer) conifer(sp *sprite) {
 		x0 := int(sp.x - hw + 0.5)
 		x1 := int(sp.x + hw - 0.5)
 		for x := x0; x <= x1; x++ {
+			if r.hidden(x, y, sp) {
+				continue
+			}
 			fx := float32(x) + 0.5
 			xr := clampf((fx-sp.x)/(hw+0.5), -1, 1)
 			var c rgb
@@ -146,11 +162,14 @@ func (r *renderer) broadleaf(sp *sprite) {
 	x0 := max(int(sp.x-rx*1.3), 0)
 	x1 := min(int(sp.x+rx*1.3), r.w-1)
 	// Leaf texture scale: clusters of a few pixels, larger on near trees.
-	lt := clampf(24/rx, 0.35, 1.5) / u
+	lt := clampf(24/rx, 0.6, 1.5) / u
 	for y := y0; y <= y1; y++ {
 		fy := float32(y) + 0.5
 		dy := (fy - cy) / ry
 		for x := x0; x <= x1; x++ {
+			if r.hidden(x, y, sp) {
+				continue
+			}
 			fx := float32(x) + 0.5
 			dx := (fx - sp.x) / rx
 			if dx*dx+dy*dy > 1.8 {
@@ -180,6 +199,9 @@ func (r *renderer) broadleaf(sp *sprite) {
 				if bare > 0 {
 					twig := rgb{0.3, 0.26, 0.23}.scale(0.8 + 0.4*leaves).mul(li)
 					behind := r.col[y*r.w+x]
+					if isWater(r.lab[y*r.w+x]) {
+						behind = lk.horizon // water is coloured after the sprites
+					}
 					t := mix(twig, behind, clamp01(0.45+0.6*leaves-0.3*in))
 					c = mix(c, t, bare)
 					if lk.se.snow > 0 {
@@ -223,7 +245,7 @@ func (r *renderer) blob(sp *sprite, cyFrac, ryFrac, floor float32) {
 	}
 	var cl [8]clump
 	n := clumps(sp, &cl, true)
-	lt := clampf(24/rx, 0.35, 1.5) / u
+	lt := clampf(24/rx, 0.6, 1.5) / u
 	for y := y0; y <= y1; y++ {
 		fy := float32(y) + 0.5
 		if fy > floor {
@@ -231,6 +253,9 @@ func (r *renderer) blob(sp *sprite, cyFrac, ryFrac, floor float32) {
 		}
 		dy := (fy - cy) / ry
 		for x := x0; x <= x1; x++ {
+			if r.hidden(x, y, sp) {
+				continue
+			}
 			fx := float32(x) + 0.5
 			dx := (fx - sp.x) / rx
 			if dx*dx+dy*dy > 2 {
@@ -271,3 +296,103 @@ func (r *renderer) blob(sp *sprite, cyFrac, ryFrac, floor float32) {
 		}
 	}
 }
+
+// onGround are the classes a sprite's shadow falls on.
+var onGround = [NumClasses]bool{Grass: true, Flower: true, Sand: true, Dirt: true, Rock: true, Snow: true}
+
+// shadowSetup computes the shadow colour factor and direction.
+func (r *renderer) shadowSetup() {
+	lk := r.lk
+	sunUp := 0.3 + 0.7*max(lk.ly, 0)
+	f := func(a, s float32) float32 { return a / max(a+s*sunUp, 1e-4) }
+	r.shadowF = rgb{f(lk.amb.r, lk.sun.r), f(lk.amb.g, lk.sun.g), f(lk.amb.b, lk.sun.b)}
+	d := sqrt32(lk.lx*lk.lx + lk.lz*lk.lz)
+	if d < 1e-3 {
+		r.shadowDX, r.shadowDZ = 0, -1
+	} else {
+		r.shadowDX, r.shadowDZ = -lk.lx/d, -lk.lz/d
+	}
+	ly := max(lk.ly, 0.08)
+	r.shadowLen = min(sqrt32(1-ly*ly)/ly, 4)
+}
+
+// shadow darkens the ground under and behind a sprite: its shadow cast
+// away from the sun (an ellipse on the ground) and a little contact
+// darkening at its foot.
+func (r *renderer) shadow(sp *sprite) {
+	s := r.s
+	z := sp.z
+	R := sp.w * z / s.f
+	H := sp.h * z / s.f
+	if sp.kind == spBroadleaf || sp.kind == spConifer {
+		R *= 0.8
+	}
+	L := H * r.shadowLen
+	fx := (sp.x-s.cx)*z/s.f + r.shadowDX*L*0.5
+	fz := z + r.shadowDZ*L*0.5
+	ra := L*0.5 + R
+	rad := ra + R
+	// Screen bounds: project points around the ellipse.
+	x0f, x1f, y0f, y1f := float32(1e9), float32(-1e9), float32(1e9), float32(-1e9)
+	zBottom := s.camH * s.f / max(s.fh-s.yh, 1)
+	for k := 0; k < 16; k++ {
+		ca, sa := unitCircle[k][0], unitCircle[k][1]
+		wx := fx + r.shadowDX*ra*ca - r.shadowDZ*R*sa
+		wz := fz + r.shadowDZ*ra*ca + r.shadowDX*R*sa
+		if wz < zBottom {
+			// It runs out of the bottom of the picture: the projection
+			// of the near points is no bound.
+			x0f, x1f, y1f = -1, s.fw+1, s.fh+1
+			wz = zBottom
+		}
+		px := s.cx + wx*s.f/wz
+		py := s.yh + s.camH*s.f/wz
+		x0f, x1f = min(x0f, px), max(x1f, px)
+		y0f, y1f = min(y0f, py), max(y1f, py)
+	}
+	x0, x1 := max(int(x0f)-1, 0), min(int(x1f)+1, r.w-1)
+	yTop, yBot := max(int(y0f)-1, 0), min(int(y1f)+1, r.h-1)
+	if yTop > yBot || x0 > x1 {
+		return
+	}
+	sunK := 1 - r.lk.overcast*0.9
+	footX := (sp.x - s.cx) * z / s.f
+	for y := yTop; y <= yBot; y++ {
+		gz := s.gz[y]
+		if gz <= 0 {
+			continue
+		}
+		for x := x0; x <= x1; x++ {
+			i := y*r.w + x
+			if !onGround[r.lab[i]&15] || r.lab[i] >= NumClasses || r.depth[i] < z-rad {
+				continue
+			}
+			gx := (float32(x) + 0.5 - s.cx) * gz / s.f
+			dx, dz := gx-fx, gz-fz
+			a := (dx*r.shadowDX + dz*r.shadowDZ) / ra
+			p := (-dx*r.shadowDZ + dz*r.shadowDX) / R
+			k := float32(0)
+			if d := a*a + p*p; d < 1 {
+				k = sunK * smooth(1, 0.6, d)
+			}
+			// Contact darkening around the foot.
+			ex, ez := (gx-footX)/R, (gz-z)/R
+			ao := 0.3 * smooth(1.2, 0.3, ex*ex+ez*ez)
+			if k == 0 && ao == 0 {
+				continue
+			}
+			c := r.col[i]
+			f := mix(grey(1), r.shadowF, k).scale(1 - ao)
+			r.col[i] = c.mul(f)
+		}
+	}
+}
+
+// unitCircle holds 16 points on the unit circle.
+var unitCircle = func() (p [16][2]float32) {
+	for k := range p {
+		a := 2 * math.Pi * float64(k) / 16
+		p[k] = [2]float32{float32(math.Cos(a)), float32(math.Sin(a))}
+	}
+	return p
+}()

@@ -8,7 +8,7 @@ func (r *renderer) layers() {
 	if len(s.layer) == 0 {
 		return
 	}
-	const stepMul = 1.012
+	const stepMul = 1.015
 	for x := 0; x < r.w; x++ {
 		dir := (float32(x) + 0.5 - s.cx) / s.f
 		ymin := float32(r.h)
