@@ -44,8 +44,11 @@ type tcOp struct {
 	h, w, k     int // tcGradX: x's height and width; tcGradW: kernel size
 
 	buf []float32 // output, reused from run to run
-	col []float32 // im2col scratch
 }
+
+// tcScratch pools the im2col blocks: one per running convolution, not
+// one kept by each of a graph's hundreds of convolution nodes.
+var tcScratch sync.Pool
 
 var (
 	_ G.Op   = (*tcOp)(nil)
@@ -226,17 +229,27 @@ func (g tcGeom) chunkRows() int {
 	return max(1, min(g.oh, tcBlockFloats/max(1, g.ckk()*g.ow)))
 }
 
-func (o *tcOp) scratch(n int) []float32 {
-	if cap(o.col) < n {
-		o.col = make([]float32, n)
+// getScratch returns a block of at least n floats; putScratch returns it.
+func getScratch(n int) *[]float32 {
+	if p, ok := tcScratch.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
 	}
-	return o.col[:n]
+	b := make([]float32, n)
+	return &b
 }
+
+func putScratch(p *[]float32) { tcScratch.Put(p) }
 
 // forward: y_n[O, P] = W[O, CKK] · col(x_n)[CKK, P].
 func (o *tcOp) forward(g tcGeom, x, w, y []float32) {
 	bl := G.WhichBLAS()
 	ckk, p := g.ckk(), g.pixels()
+	var sc *[]float32
+	if !g.direct() {
+		sc = getScratch(ckk * g.chunkRows() * g.ow)
+		defer putScratch(sc)
+	}
 	for n := 0; n < g.n; n++ {
 		xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
 		yn := y[n*g.o*p : (n+1)*g.o*p]
@@ -248,7 +261,7 @@ func (o *tcOp) forward(g tcGeom, x, w, y []float32) {
 		for r0 := 0; r0 < g.oh; r0 += rows {
 			r1 := min(g.oh, r0+rows)
 			cols := (r1 - r0) * g.ow
-			col := o.scratch(ckk * cols)
+			col := (*sc)[:ckk*cols]
 			tcIm2col(g, xn, col, r0, r1)
 			bl.Sgemm(blas.NoTrans, blas.NoTrans, g.o, cols, ckk, 1, w, ckk, col, cols, 0, yn[r0*g.ow:], p)
 		}
@@ -259,6 +272,11 @@ func (o *tcOp) forward(g tcGeom, x, w, y []float32) {
 func (o *tcOp) gradW(g tcGeom, x, dy, dw []float32) {
 	bl := G.WhichBLAS()
 	ckk, p := g.ckk(), g.pixels()
+	var sc *[]float32
+	if !g.direct() {
+		sc = getScratch(ckk * g.chunkRows() * g.ow)
+		defer putScratch(sc)
+	}
 	beta := float32(0)
 	for n := 0; n < g.n; n++ {
 		xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
@@ -272,7 +290,7 @@ func (o *tcOp) gradW(g tcGeom, x, dy, dw []float32) {
 		for r0 := 0; r0 < g.oh; r0 += rows {
 			r1 := min(g.oh, r0+rows)
 			cols := (r1 - r0) * g.ow
-			col := o.scratch(ckk * cols)
+			col := (*sc)[:ckk*cols]
 			tcIm2col(g, xn, col, r0, r1)
 			bl.Sgemm(blas.NoTrans, blas.Trans, g.o, ckk, cols, 1, dyn[r0*g.ow:], p, col, cols, beta, dw, ckk)
 			beta = 1
@@ -284,6 +302,11 @@ func (o *tcOp) gradW(g tcGeom, x, dy, dw []float32) {
 func (o *tcOp) gradX(g tcGeom, w, dy, dx []float32) {
 	bl := G.WhichBLAS()
 	ckk, p := g.ckk(), g.pixels()
+	var sc *[]float32
+	if !g.direct() {
+		sc = getScratch(ckk * g.chunkRows() * g.ow)
+		defer putScratch(sc)
+	}
 	clear(dx)
 	for n := 0; n < g.n; n++ {
 		dxn := dx[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
@@ -296,7 +319,7 @@ func (o *tcOp) gradX(g tcGeom, w, dy, dx []float32) {
 		for r0 := 0; r0 < g.oh; r0 += rows {
 			r1 := min(g.oh, r0+rows)
 			cols := (r1 - r0) * g.ow
-			col := o.scratch(ckk * cols)
+			col := (*sc)[:ckk*cols]
 			// dy_n's columns r0·OW … r1·OW, all O rows (leading dimension P).
 			bl.Sgemm(blas.Trans, blas.NoTrans, ckk, cols, g.o, 1, w, ckk, dyn[r0*g.ow:], p, 0, col, cols)
 			tcCol2im(g, col, dxn, r0, r1)
