@@ -359,8 +359,8 @@ func (s *scene) newLayer(rng *rand.Rand, kind int, z0 float32) *layer {
 	case layerMountain:
 		l.z1 = z0 * uf(1.8, 3)
 		// Height as a fraction of the picture at the band's front.
-		l.emax = s.fh * uf(0.35, 0.9) * z0 / s.f
-		l.emax = min(l.emax, (s.yh-2)*z0/s.f*2)
+		l.emax = s.fh * uf(0.3, 0.75) * z0 / s.f
+		l.emax = min(l.emax, (s.yh-2)*z0/s.f*1.4)
 		l.k = 128 / (l.emax * uf(2.5, 5))
 		if rng.Float64() < 0.7 {
 			l.snowE = l.emax * uf(0.35, 0.8)
@@ -399,9 +399,9 @@ func (l *layer) height(X, Z float32) (e, ridge float32) {
 	if l.kind == layerMountain {
 		r := 1 - abs32(n)
 		r *= r
-		d := detailTile.at(u*3.1, v*3.1)
+		d := detailTile.at(u*2.1, v*2.1)
 		mass := 0.55 + 0.45*fbmTile.at(u*0.23+31, v*0.23+17)
-		e = l.emax * env * mass * (0.25 + 0.75*r*r + 0.12*d*r)
+		e = l.emax * env * mass * (0.25 + 0.75*r*r + 0.07*d*r)
 		return e, r
 	}
 	e = l.emax * env * clamp01(0.55+0.6*n)

@@ -95,7 +95,10 @@ func (r *renderer) mountainSample(l *layer, X, Z, e, ridge float32) (uint8, rgb)
 		alb = grey(0.9 + 0.05*d)
 	} else {
 		strata := detailTile.at(u*2, e*l.k*6)
-		alb = l.albedo.scale(0.8 + 0.15*strata + 0.15*d + 0.15*ridge)
+		// Darker rock bands and patches, pale scree in the gullies.
+		patch := fbmTile.at(u*1.7+57, v*1.7+91)
+		alb = l.albedo.scale(0.75 + 0.18*strata + 0.15*d + 0.2*ridge + 0.25*patch)
+		alb = mix(alb, l.albedo.scale(1.25).desat(0.3), 0.35*smooth(0.5, 0.1, ridge)*smooth(0.5, 2.5, steep))
 		if veg := l.veg * smooth(l.vegE, l.vegE*0.5, e+l.emax*0.1*d) * (1 - smooth(1.5, 4, steep)); veg > 0 {
 			vc := mix(lk.se.conifer, lk.se.hillVeg, 0.3).scale(1.3 + 0.3*d)
 			alb = mix(alb, vc, veg)
