@@ -52,6 +52,7 @@ func benchStep(b *testing.B, c model.Config, n int) {
 			b.Fatal(err)
 		}
 	}
+	defer serialBLAS()() // as Trainer.Run
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

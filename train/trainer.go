@@ -250,6 +250,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if t.st.step >= opt.Steps {
 		return t.finish()
 	}
+	defer serialBLAS()()
 	lctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	batches := t.ld.start(lctx, t.st.step, opt.Steps, 2)
