@@ -129,8 +129,26 @@ const (
 	engWino
 )
 
-// engUseWinograd says whether 3×3 convs on maps of layout g use Winograd.
-func engUseWinograd(g engGeom) bool { return g.H*g.W >= 64*64 }
+// engUseWinograd says whether a 3×3 conv with out×in weights on maps of
+// layout g runs as Winograd, whose weights take 4× the memory: on large
+// maps (where the weights are small), and on mid-sized maps where the
+// transformed weights stay under `budget` floats. The widest layers at low
+// resolution keep im2col on the stored weights.
+func engUseWinograd(g engGeom, out, in, budget int) bool {
+	if g.H*g.W >= 64*64 {
+		return true
+	}
+	return g.H*g.W >= 16*16 && 36*out*in <= budget
+}
+
+const (
+	// Transformed-weight budgets per conv for maps under 64×64: the
+	// main path's convs take up to 20M floats (ADE20K's up_0, 113 MB in
+	// all, for a quarter of its multiplies); the γ/β convs, one per SPADE
+	// layer, 2M.
+	engWinoTrunkBudget = 20 << 20
+	engWinoSpadeBudget = 2 << 20
+)
 
 // newEngine prepares the weights of generator params p for config c.
 func newEngine(c Config, p Params) (*engine, error) {
@@ -164,7 +182,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 			copy(sp.bgb[k*C:], b)
 			sp.wgb[k] = w
 		}
-		if g := e.scales[scale].g; engUseWinograd(g) {
+		if g := e.scales[scale].g; engUseWinograd(g, 2*C, e.nh, engWinoSpadeBudget) {
 			sp.wino = newWinoWeights(2*C, e.nh, 1, func(o, i int) []float32 {
 				k := o / C
 				o %= C
@@ -251,12 +269,15 @@ func newEngine(c Config, p Params) (*engine, error) {
 		// bands for the wide layers at low resolution, whose weights are
 		// big (a transformed or tap-major copy would cost too much memory)
 		// and maps small.
-		kind := engIm2col
-		if engUseWinograd(g) {
-			kind = engWino
+		mid := min(blk.Fin, blk.Fout)
+		kind0, kind1 := engIm2col, engIm2col
+		if engUseWinograd(g, mid, blk.Fin, engWinoTrunkBudget) {
+			kind0 = engWino
+		}
+		if engUseWinograd(g, blk.Fout, mid, engWinoTrunkBudget) {
+			kind1 = engWino
 		}
 		b := &engBlock{block: blk, scale: scale, normS: -1}
-		mid := min(blk.Fin, blk.Fout)
 		if blk.Fin != blk.Fout {
 			if b.normS, err = spade(blk.Name+".norm_s", blk.Fin, scale); err != nil {
 				return nil, err
@@ -271,10 +292,10 @@ func newEngine(c Config, p Params) (*engine, error) {
 		if b.norm1, err = spade(blk.Name+".norm_1", mid, scale); err != nil {
 			return nil, err
 		}
-		if b.conv0, err = conv(blk.Name+".conv_0", true, true, kind); err != nil {
+		if b.conv0, err = conv(blk.Name+".conv_0", true, true, kind0); err != nil {
 			return nil, err
 		}
-		if b.conv1, err = conv(blk.Name+".conv_1", true, true, kind); err != nil {
+		if b.conv1, err = conv(blk.Name+".conv_1", true, true, kind1); err != nil {
 			return nil, err
 		}
 		e.blocks = append(e.blocks, b)
@@ -312,24 +333,34 @@ func (e *engine) alloc() {
 	for _, b := range e.blocks {
 		g := e.scales[b.scale].g
 		nx = max(nx, max(b.Fin, b.Fout)*g.Plane)
-		nt = max(nt, b.Fin*g.Plane)
 		mid := min(b.Fin, b.Fout)
+		if b.conv0.wino == nil {
+			nt = max(nt, b.Fin*g.Plane)
+		}
+		if b.conv1.wino == nil {
+			nt = max(nt, mid*g.Plane)
+		}
+		// conv_s modulates its input in chunks of at least 32 channels.
+		if b.convS != nil {
+			nt = max(nt, min(b.Fin, 32)*g.Plane)
+		}
 		ndx = max(ndx, mid*g.Plane)
 		nact = max(nact, e.nh*g.Plane)
-		if !engUseWinograd(g) {
-			k := 9 * e.nh
-			ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
-		}
 		nc = max(nc, b.Fin, b.Fout)
 		for _, cv := range []*engConv{b.conv0, b.conv1} {
-			if cv.tap == nil {
+			if cv.tap == nil && cv.wino == nil {
 				k := 9 * cv.in
 				ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
 			}
 		}
 	}
+	for _, sp := range e.spades {
+		if sp.wino == nil {
+			k := 9 * e.nh
+			ncol = max(ncol, k*min(e.scales[sp.scale].g.span(), max(256, (4<<20)/k)))
+		}
+	}
 	gl := e.scales[len(e.scales)-1].g
-	nt = max(nt, finalNC(e.c)*gl.Plane)
 	ndx = max(ndx, 3*gl.Plane)
 	e.x[0] = make([]float32, nx)
 	e.x[1] = make([]float32, nx)
@@ -677,9 +708,17 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		ts := engTraceStep(b.Name+" up/stats", tb)
 		res, learned := cur, b.convS != nil
 		if learned {
-			engModulate(g, cur, it.ab[b.normS], b.Fin, mean, rstd, false, e.t)
-			ts = engTraceStep(b.Name+" mod_s", ts)
-			engConv1x1(g, b.convS.w, b.Fout, b.Fin, b.convS.alpha, e.t, 0, other)
+			// conv_s(norm_s(x)), in chunks of input channels that fit e.t.
+			kc := min(b.Fin, len(e.t)/g.Plane)
+			for c0 := 0; c0 < b.Fin; c0 += kc {
+				c1 := min(b.Fin, c0+kc)
+				engModulateRange(g, cur, it.ab[b.normS], b.Fin, c0, c1, mean, rstd, false, e.t)
+				var beta float32
+				if c0 > 0 {
+					beta = 1
+				}
+				engPsgemm(b.Fout, g.span(), c1-c0, b.convS.alpha, b.convS.w[c0:], b.Fin, e.t[g.origin():], g.Plane, beta, other[g.origin():], g.Plane)
+			}
 			engParallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
 			ts = engTraceStep(b.Name+" conv_s", ts)
 			res = other
@@ -700,11 +739,12 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	g := gPrev
 	nf := finalNC(c)
 	engParallel(nf, func(lo, hi int) {
-		for i, v := range cur[lo*g.Plane : hi*g.Plane] {
-			e.t[lo*g.Plane+i] = engLeaky(v)
+		x := cur[lo*g.Plane : hi*g.Plane]
+		for i, v := range x {
+			x[i] = engLeaky(v)
 		}
 	})
-	e.conv3(g, e.convImg, e.t, nil, 0, e.dx)
+	e.conv3(g, e.convImg, cur, nil, 0, e.dx)
 	engParallel(3*g.H, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ch, y := r/g.H, r%g.H

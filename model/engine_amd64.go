@@ -25,3 +25,39 @@ func engSum9(dst []float32, rows *[9][]float32, floor float32) {
 	}
 	engSum9Go(dst[done:], rows, done, floor)
 }
+
+var engHaveFMA = engHaveAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func winoB6AVX2(dst *float32, stride int, src *[6]*float32, n int)
+
+//go:noescape
+func winoA4AVX2(dst *float32, stride int, src *[6]*float32, n int)
+
+// winoB6 writes dst[r·stride+i] = Σ_c Bᵀ[r][c]·src[c][i] for r < 6, i < n.
+func winoB6(dst []float32, stride int, src *[6][]float32, n int) {
+	done := 0
+	if engHaveFMA && n >= 8 {
+		var p [6]*float32
+		for c := range p {
+			p[c] = unsafe.SliceData(src[c])
+		}
+		winoB6AVX2(unsafe.SliceData(dst), stride, &p, n)
+		done = n &^ 7
+	}
+	winoB6Go(dst, stride, src, done, n)
+}
+
+// winoA4 writes dst[a·stride+i] = Σ_c Aᵀ[a][c]·src[c][i] for a < 4, i < n.
+func winoA4(dst []float32, stride int, src *[6][]float32, n int) {
+	done := 0
+	if engHaveFMA && n >= 8 {
+		var p [6]*float32
+		for c := range p {
+			p[c] = unsafe.SliceData(src[c])
+		}
+		winoA4AVX2(unsafe.SliceData(dst), stride, &p, n)
+		done = n &^ 7
+	}
+	winoA4Go(dst, stride, src, done, n)
+}

@@ -262,13 +262,19 @@ func engPlaneStats(g engGeom, buf []float32, c int, mean, rstd []float32) {
 // identity for batch norm (folded into A and B) or (x−mean)·rstd for
 // instance norm. A and B are zero on the border, so dst's border is too.
 func engModulate(g engGeom, x, ab []float32, c int, mean, rstd []float32, relu bool, dst []float32) {
+	engModulateRange(g, x, ab, c, 0, c, mean, rstd, relu, dst)
+}
+
+// engModulateRange is engModulate for channels [c0, c1) of x (of c), into
+// channels [0, c1−c0) of dst.
+func engModulateRange(g engGeom, x, ab []float32, c, c0, c1 int, mean, rstd []float32, relu bool, dst []float32) {
 	pl := g.Plane
-	engParallel(c, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
+	engParallel(c1-c0, func(lo, hi int) {
+		for ch := c0 + lo; ch < c0+hi; ch++ {
 			xs := x[ch*pl : (ch+1)*pl]
 			as := ab[ch*pl : (ch+1)*pl]
 			bs := ab[(c+ch)*pl : (c+ch+1)*pl]
-			ds := dst[ch*pl : (ch+1)*pl]
+			ds := dst[(ch-c0)*pl : (ch-c0+1)*pl]
 			as, bs, ds = as[:len(xs)], bs[:len(xs)], ds[:len(xs)]
 			if mean == nil {
 				if relu {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestEngineMemory(t *testing.T) {
@@ -24,12 +25,16 @@ func TestEngineMemory(t *testing.T) {
 	t.Logf("item cache: %.0f MB", mb()-w)
 	var wino, tap, tab, scratch int
 	for _, sp := range e.spades {
-		if sp.wino != nil { wino += len(sp.wino.u) }
+		if sp.wino != nil {
+			wino += len(sp.wino.u)
+		}
 		tab += len(sp.shared.tab)
 	}
 	for _, b := range e.blocks {
 		for _, cv := range []*engConv{b.conv0, b.conv1} {
-			if cv.wino != nil { wino += len(cv.wino.u) }
+			if cv.wino != nil {
+				wino += len(cv.wino.u)
+			}
 			tap += len(cv.tap)
 		}
 	}
@@ -39,4 +44,25 @@ func TestEngineMemory(t *testing.T) {
 	l := BenchLabels(c, 1)
 	m.Generate(context.Background(), l, nil)
 	t.Logf("after render: %.0f MB (wino scratch %.0f MB)", mb(), float64(len(e.wino.v)+len(e.wino.m))/(1<<18))
+}
+
+func TestEngineSetupTime(t *testing.T) {
+	if os.Getenv("ENGINE_PROFILE") == "" {
+		t.Skip("set ENGINE_PROFILE")
+	}
+	for _, p := range []Preset{Landscape, ADE20K} {
+		c := p.Config()
+		m, _ := RandomModel(c, 1)
+		st := time.Now()
+		e, _ := newEngine(c, m.G)
+		t1 := time.Since(st)
+		e.item(0)
+		t2 := time.Since(st)
+		m.eng = e
+		m.Generate(context.Background(), BenchLabels(c, 1), m.RandomZ(1, 1))
+		t3 := time.Since(st)
+		m.DropCache()
+		m.Generate(context.Background(), BenchLabels(c, 1), m.RandomZ(1, 1))
+		t.Logf("%s: newEngine %v, item %v, first render %v, cold %v", p, t1, t2-t1, t3-t2, time.Since(st)-t3)
+	}
 }

@@ -4,3 +4,6 @@ package model
 
 // engSum9 writes dst[i] = max(Σ_t rows[t][i], floor) for i < len(dst).
 func engSum9(dst []float32, rows *[9][]float32, floor float32) { engSum9Go(dst, rows, 0, floor) }
+
+func winoB6(dst []float32, stride int, src *[6][]float32, n int) { winoB6Go(dst, stride, src, 0, n) }
+func winoA4(dst []float32, stride int, src *[6][]float32, n int) { winoA4Go(dst, stride, src, 0, n) }

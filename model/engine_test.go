@@ -119,6 +119,9 @@ func engineConfigs() []Config {
 	})
 	add("batch_most_wide", func(c *Config) { c.LabelNC, c.Upsampling, c.Width, c.AspectRatio = 7, Most, 256, 2 })
 	add("inst_novae_plain", func(c *Config) { c.LabelNC, c.Norm = 9, InstanceNorm })
+	// Wide enough that the γ/β convs below 64×64 run by im2col, not
+	// Winograd (transformed weights over budget).
+	add("batch_vae_wide", func(c *Config) { c.LabelNC, c.UseVAE, c.NGF, c.NHidden = 5, true, 16, 256 })
 	return cs
 }
 

@@ -115,7 +115,7 @@ func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScra
 		s.rows = make([][]float32, engWorkers())
 		s.out = make([][]float32, engWorkers())
 	}
-	rowW := 4*tw + 2
+	rowW := 4 * (tw + 1)
 	for i0 := 0; i0 < th; i0 += bandRows {
 		i1 := min(th, i0+bandRows)
 		nt := (i1 - i0) * tw
@@ -155,7 +155,9 @@ func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScra
 
 // winoInput transforms the tiles of tile rows [i0, i1) of input channel k
 // of src (modulated by pre when given) into v[ξ][k][t] (K channels, nt
-// tiles per band).
+// tiles per band). Rows are held split by column mod 4 (4 "phases" of
+// tw+1 values), so that both passes of Bᵀ·d·B run on contiguous vectors:
+// column c of tile j is phase c at j for c < 4, phase c−4 at j+1 after.
 func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, buf []float32, v []float32, K, nt int) {
 	p := src[k*g.Plane : (k+1)*g.Plane]
 	var pa, pb []float32
@@ -168,14 +170,14 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 			pm, rs = pre.mean[k], pre.rstd[k]
 		}
 	}
-	rowW := 4*tw + 2
-	d := buf[:6*rowW]
-	e := buf[6*rowW : 12*rowW]
-	n := min(rowW, g.PW)
+	L := tw + 1
+	rw := 4 * L
 	var rows [6][]float32
 	for r := range rows {
-		rows[r] = d[r*rowW : (r+1)*rowW]
+		rows[r] = buf[r*rw : (r+1)*rw]
 	}
+	e := buf[6*rw : 12*rw]
+	stride := K * nt
 	loaded := -1 // padded row held by rows[4] and rows[5] (as rows 4i+4, 4i+5)
 	for i := i0; i < i1; i++ {
 		// The 6 padded rows of this tile row, modulated, zero past the
@@ -186,67 +188,74 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 			r0 = 2
 		}
 		for r := r0; r < 6; r++ {
-			row := rows[r]
 			pr := 4*i + r
 			if pr >= g.H+2 {
-				clear(row)
+				clear(rows[r])
 				continue
 			}
-			src := p[pr*g.PW : pr*g.PW+n]
-			dst := row[:n]
-			switch {
-			case pre == nil:
-				copy(dst, src)
-			case pre.relu:
-				a, b := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n]
-				for x, v := range src {
-					dst[x] = engLeaky((v-pm)*rs*a[x] + b[x])
-				}
-			default:
-				a, b := pa[pr*g.PW:pr*g.PW+n], pb[pr*g.PW:pr*g.PW+n]
-				for x, v := range src {
-					dst[x] = (v-pm)*rs*a[x] + b[x]
-				}
+			o := pr * g.PW
+			if pre == nil {
+				winoLoadRow(rows[r], L, p[o:o+g.PW], nil, nil, 0, 0, false)
+			} else {
+				winoLoadRow(rows[r], L, p[o:o+g.PW], pa[o:o+g.PW], pb[o:o+g.PW], pm, rs, pre.relu)
 			}
-			clear(row[n:])
 		}
 		loaded = 4*i + 4
-		d0, d1, d2, d3, d4, d5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
-		e0, e1, e2, e3, e4, e5 := e[0:rowW], e[rowW:2*rowW], e[2*rowW:3*rowW], e[3*rowW:4*rowW], e[4*rowW:5*rowW], e[5*rowW:6*rowW]
-		d0, d1, d2, d3, d4, d5 = d0[:len(e0)], d1[:len(e0)], d2[:len(e0)], d3[:len(e0)], d4[:len(e0)], d5[:len(e0)]
-		e1, e2, e3, e4, e5 = e1[:len(e0)], e2[:len(e0)], e3[:len(e0)], e4[:len(e0)], e5[:len(e0)]
-		// e = Bᵀ·d over whole rows.
-		for x := range e0 {
-			a0, a1, a2, a3, a4, a5 := d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]
-			e0[x] = 4*a0 - 5*a2 + a4
-			e1[x] = -4*(a1+a2) + a3 + a4
-			e2[x] = 4*(a1-a2) - a3 + a4
-			e3[x] = 2*(a3-a1) - a2 + a4
-			e4[x] = 2*(a1-a3) - a2 + a4
-			e5[x] = 4*a1 - 5*a3 + a5
-		}
-		// V = e·B per tile: the same combination across the 6 columns.
+		// e = Bᵀ·d over whole rows, then V = e·B per tile.
+		winoB6(e, rw, &rows, rw)
 		base := k*nt + (i-i0)*tw
-		stride := K * nt
-		for r, er := range [6][]float32{e0, e1, e2, e3, e4, e5} {
-			o := base + r*6*stride
-			v0 := v[o : o+tw]
-			v1 := v[o+stride : o+stride+tw]
-			v2 := v[o+2*stride : o+2*stride+tw]
-			v3 := v[o+3*stride : o+3*stride+tw]
-			v4 := v[o+4*stride : o+4*stride+tw]
-			v5 := v[o+5*stride : o+5*stride+tw]
-			for j := range v0 {
-				c := er[4*j : 4*j+6 : 4*j+6]
-				a0, a1, a2, a3, a4, a5 := c[0], c[1], c[2], c[3], c[4], c[5]
-				v0[j] = 4*a0 - 5*a2 + a4
-				v1[j] = -4*(a1+a2) + a3 + a4
-				v2[j] = 4*(a1-a2) - a3 + a4
-				v3[j] = 2*(a3-a1) - a2 + a4
-				v4[j] = 2*(a1-a3) - a2 + a4
-				v5[j] = 4*a1 - 5*a3 + a5
+		for r := 0; r < 6; r++ {
+			er := e[r*rw : (r+1)*rw]
+			cols := [6][]float32{er, er[L:], er[2*L:], er[3*L:], er[1:], er[L+1:]}
+			winoB6(v[base+r*6*stride:], stride, &cols, tw)
+		}
+	}
+}
+
+// winoLoadRow writes src (modulated when a is given: lrelu((x−m)·rs·a+b)
+// or without lrelu) into row split by column mod 4 into phases of L
+// values, zero past len(src).
+func winoLoadRow(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) {
+	n := len(src)
+	p0, p1, p2, p3 := row[0:L], row[L:2*L], row[2*L:3*L], row[3*L:4*L]
+	q := n / 4
+	switch {
+	case a == nil:
+		for j := 0; j < q; j++ {
+			s := src[4*j : 4*j+4 : 4*j+4]
+			p0[j], p1[j], p2[j], p3[j] = s[0], s[1], s[2], s[3]
+		}
+	case relu:
+		for j := 0; j < q; j++ {
+			s, sa, sb := src[4*j:4*j+4:4*j+4], a[4*j:4*j+4:4*j+4], b[4*j:4*j+4:4*j+4]
+			v0 := (s[0]-m)*rs*sa[0] + sb[0]
+			v1 := (s[1]-m)*rs*sa[1] + sb[1]
+			v2 := (s[2]-m)*rs*sa[2] + sb[2]
+			v3 := (s[3]-m)*rs*sa[3] + sb[3]
+			p0[j], p1[j], p2[j], p3[j] = max(v0, v0*leakySlope), max(v1, v1*leakySlope), max(v2, v2*leakySlope), max(v3, v3*leakySlope)
+		}
+	default:
+		for j := 0; j < q; j++ {
+			s, sa, sb := src[4*j:4*j+4:4*j+4], a[4*j:4*j+4:4*j+4], b[4*j:4*j+4:4*j+4]
+			p0[j] = (s[0]-m)*rs*sa[0] + sb[0]
+			p1[j] = (s[1]-m)*rs*sa[1] + sb[1]
+			p2[j] = (s[2]-m)*rs*sa[2] + sb[2]
+			p3[j] = (s[3]-m)*rs*sa[3] + sb[3]
+		}
+	}
+	phase := [4][]float32{p0, p1, p2, p3}
+	for x := 4 * q; x < 4*L; x++ {
+		var v float32
+		if x < n {
+			v = src[x]
+			if a != nil {
+				v = (v-m)*rs*a[x] + b[x]
+				if relu {
+					v = engLeaky(v)
+				}
 			}
 		}
+		phase[x&3][x>>2] = v
 	}
 }
 
@@ -264,93 +273,70 @@ func winoOutput(g engGeom, m []float32, ch, M, nt, i0, i1, tw int, o *winoOut, y
 	} else if o.bias != nil {
 		bias = o.bias[ch]
 	}
-	// One row of tiles at a time: y holds its 4 output rows (4·tw wide).
-	var yb, yb2 [4][]float32
-	tmp := ybuf[32*tw : 56*tw]
-	for a := 0; a < 4; a++ {
-		yb[a] = ybuf[a*4*tw : (a+1)*4*tw]
-		yb2[a] = ybuf[(4+a)*4*tw : (5+a)*4*tw]
-	}
+	// One row of tiles at a time: y holds its 4 output rows, each split
+	// by column mod 4 (y[a][b][j] is pixel (4i+a, 4j+b)).
+	y, y2, tmp := ybuf[:16*tw], ybuf[16*tw:32*tw], ybuf[32*tw:56*tw]
+	W := g.W
+	q := W / 4
 	for i := i0; i < i1; i++ {
 		base := (i - i0) * tw
-		winoRowOut(m[ch*nt+base:], stride, tw, &yb, tmp)
+		winoRowOut(m[ch*nt+base:], stride, tw, y, tmp)
 		if o.fold {
-			winoRowOut(m[(o.foldC+ch)*nt+base:], stride, tw, &yb2, tmp)
+			winoRowOut(m[(o.foldC+ch)*nt+base:], stride, tw, y2, tmp)
 		}
 		rows := min(4, g.H-4*i)
 		for a := 0; a < rows; a++ {
 			ai := o.off + (4*i+a)*o.pw
+			ya := [4][]float32{y[(a*4)*tw : (a*4+1)*tw], y[(a*4+1)*tw : (a*4+2)*tw], y[(a*4+2)*tw : (a*4+3)*tw], y[(a*4+3)*tw : (a*4+4)*tw]}
 			if o.fold {
-				da := o.dst[ch*o.foldDstPlane+ai : ch*o.foldDstPlane+ai+g.W]
-				db := o.dst[(o.foldC+ch)*o.foldDstPlane+ai : (o.foldC+ch)*o.foldDstPlane+ai+g.W]
-				ya, yb := yb[a][:len(da)], yb2[a][:len(da)]
+				yb := [4][]float32{y2[(a*4)*tw : (a*4+1)*tw], y2[(a*4+1)*tw : (a*4+2)*tw], y2[(a*4+2)*tw : (a*4+3)*tw], y2[(a*4+3)*tw : (a*4+4)*tw]}
+				da := o.dst[ch*o.foldDstPlane+ai : ch*o.foldDstPlane+ai+W]
+				db := o.dst[(o.foldC+ch)*o.foldDstPlane+ai : (o.foldC+ch)*o.foldDstPlane+ai+W]
 				for x := range da {
-					av := (1 + ya[x] + bias) * r0
+					av := (1 + ya[x&3][x>>2] + bias) * r0
 					da[x] = av
-					db[x] = yb[x] + bb - m0*av
+					db[x] = yb[x&3][x>>2] + bb - m0*av
 				}
 				continue
 			}
-			dr := o.dst[ch*o.plane+ai : ch*o.plane+ai+g.W]
-			ya := yb[a][:len(dr)]
+			dr := o.dst[ch*o.plane+ai : ch*o.plane+ai+W]
+			y0, y1, y2, y3 := ya[0][:q], ya[1][:q], ya[2][:q], ya[3][:q]
 			if o.beta == 0 {
-				for x := range dr {
-					dr[x] = ya[x] + bias
+				for j := range y0 {
+					d := dr[4*j : 4*j+4 : 4*j+4]
+					d[0], d[1], d[2], d[3] = y0[j]+bias, y1[j]+bias, y2[j]+bias, y3[j]+bias
+				}
+				for x := 4 * q; x < W; x++ {
+					dr[x] = ya[x&3][x>>2] + bias
 				}
 			} else {
-				for x := range dr {
-					dr[x] += ya[x] + bias
+				for j := range y0 {
+					d := dr[4*j : 4*j+4 : 4*j+4]
+					d[0] += y0[j] + bias
+					d[1] += y1[j] + bias
+					d[2] += y2[j] + bias
+					d[3] += y3[j] + bias
+				}
+				for x := 4 * q; x < W; x++ {
+					dr[x] += ya[x&3][x>>2] + bias
 				}
 			}
 		}
 	}
 }
 
-// winoRowOut computes y = Aᵀ·m·A for the tw tiles of one tile row, whose
-// 36 values are m[ξ·stride + j], into 4 output rows y[a][4j+b]. Both
-// passes run along the row of tiles, so every loop is a contiguous
-// stream.
-func winoRowOut(m []float32, stride, tw int, y *[4][]float32, tmp []float32) {
-	// Pass 1 (rows): t[a][c][j] = Σ_r Aᵀ[a][r]·m[r·6+c][j].
-	t := tmp[:24*tw]
+// winoRowOut computes Y = Aᵀ·m·A for the tw tiles of one tile row, whose
+// 36 values are m[ξ·stride + j], into y[a][b][j] (pixel (a, 4j+b) of the
+// row); t holds the first pass, t[a][c][j].
+func winoRowOut(m []float32, stride, tw int, y, t []float32) {
 	for c := 0; c < 6; c++ {
-		m0 := m[c*stride : c*stride+tw]
-		m1 := m[(6+c)*stride : (6+c)*stride+tw]
-		m2 := m[(12+c)*stride : (12+c)*stride+tw]
-		m3 := m[(18+c)*stride : (18+c)*stride+tw]
-		m4 := m[(24+c)*stride : (24+c)*stride+tw]
-		m5 := m[(30+c)*stride : (30+c)*stride+tw]
-		t0 := t[(0*6+c)*tw : (0*6+c+1)*tw]
-		t1 := t[(1*6+c)*tw : (1*6+c+1)*tw]
-		t2 := t[(2*6+c)*tw : (2*6+c+1)*tw]
-		t3 := t[(3*6+c)*tw : (3*6+c+1)*tw]
-		for j := range m0 {
-			s12, d12 := m1[j]+m2[j], m1[j]-m2[j]
-			s34, d34 := m3[j]+m4[j], m3[j]-m4[j]
-			t0[j] = m0[j] + s12 + s34
-			t1[j] = d12 + 2*d34
-			t2[j] = s12 + 4*s34
-			t3[j] = d12 + 8*d34 + m5[j]
-		}
+		src := [6][]float32{m[c*stride:], m[(6+c)*stride:], m[(12+c)*stride:], m[(18+c)*stride:], m[(24+c)*stride:], m[(30+c)*stride:]}
+		winoA4(t[c*tw:], 6*tw, &src, tw)
 	}
-	// Pass 2 (columns): y[a][4j+b] = Σ_c t[a][c][j]·A[c][b].
 	for a := 0; a < 4; a++ {
-		r0 := t[(a*6+0)*tw : (a*6+1)*tw]
-		r1 := t[(a*6+1)*tw : (a*6+2)*tw]
-		r2 := t[(a*6+2)*tw : (a*6+3)*tw]
-		r3 := t[(a*6+3)*tw : (a*6+4)*tw]
-		r4 := t[(a*6+4)*tw : (a*6+5)*tw]
-		r5 := t[(a*6+5)*tw : (a*6+6)*tw]
-		yr := y[a][:4*tw]
-		for j := range r0 {
-			s12, d12 := r1[j]+r2[j], r1[j]-r2[j]
-			s34, d34 := r3[j]+r4[j], r3[j]-r4[j]
-			q := yr[4*j : 4*j+4 : 4*j+4]
-			q[0] = r0[j] + s12 + s34
-			q[1] = d12 + 2*d34
-			q[2] = s12 + 4*s34
-			q[3] = d12 + 8*d34 + r5[j]
-		}
+		r := t[a*6*tw:]
+		src := [6][]float32{r, r[tw:], r[2*tw:], r[3*tw:], r[4*tw:], r[5*tw:]}
+		winoA4(y[a*4*tw:], tw, &src, tw)
 	}
 }
 
@@ -364,5 +350,44 @@ func (g engGeom) clearBorder(buf []float32, c0, c1 int) {
 			p[i], p[i+1] = 0, 0
 		}
 		clear(p[g.pos(g.H-1, g.W)+2:])
+	}
+}
+
+// winoB6Go is winoB6 for i in [i0, n).
+func winoB6Go(dst []float32, stride int, src *[6][]float32, i0, n int) {
+	if i0 >= n {
+		return
+	}
+	a0s, a1s, a2s := src[0][i0:n], src[1][i0:n], src[2][i0:n]
+	a3s, a4s, a5s := src[3][i0:n], src[4][i0:n], src[5][i0:n]
+	e0, e1, e2 := dst[i0:n], dst[stride+i0:stride+n], dst[2*stride+i0:2*stride+n]
+	e3, e4, e5 := dst[3*stride+i0:3*stride+n], dst[4*stride+i0:4*stride+n], dst[5*stride+i0:5*stride+n]
+	for x := range e0 {
+		a0, a1, a2, a3, a4, a5 := a0s[x], a1s[x], a2s[x], a3s[x], a4s[x], a5s[x]
+		e0[x] = 4*a0 - 5*a2 + a4
+		e1[x] = (a3 + a4) - 4*(a1+a2)
+		e2[x] = (a4 - a3) + 4*(a1-a2)
+		e3[x] = (a4 - a2) + 2*(a3-a1)
+		e4[x] = (a4 - a2) - 2*(a3-a1)
+		e5[x] = a5 + 4*a1 - 5*a3
+	}
+}
+
+// winoA4Go is winoA4 for i in [i0, n).
+func winoA4Go(dst []float32, stride int, src *[6][]float32, i0, n int) {
+	if i0 >= n {
+		return
+	}
+	m0s, m1s, m2s := src[0][i0:n], src[1][i0:n], src[2][i0:n]
+	m3s, m4s, m5s := src[3][i0:n], src[4][i0:n], src[5][i0:n]
+	y0, y1 := dst[i0:n], dst[stride+i0:stride+n]
+	y2, y3 := dst[2*stride+i0:2*stride+n], dst[3*stride+i0:3*stride+n]
+	for j := range y0 {
+		s12, d12 := m1s[j]+m2s[j], m1s[j]-m2s[j]
+		s34, d34 := m3s[j]+m4s[j], m3s[j]-m4s[j]
+		y0[j] = m0s[j] + s12 + s34
+		y1[j] = d12 + 2*d34
+		y2[j] = s12 + 4*s34
+		y3[j] = d12 + m5s[j] + 8*d34
 	}
 }

@@ -1,0 +1,46 @@
+package model
+
+import (
+	"math/rand"
+	"testing"
+)
+
+// TestWinoKernels checks the SIMD transform kernels against Go.
+func TestWinoKernels(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for _, n := range []int{1, 7, 8, 9, 16, 37, 64} {
+		stride := n + 3
+		var src [6][]float32
+		for c := range src {
+			src[c] = make([]float32, n)
+			for i := range src[c] {
+				src[c][i] = float32(rng.NormFloat64())
+			}
+		}
+		for _, k := range []struct {
+			name string
+			rows int
+			f, g func(dst []float32)
+		}{
+			{"B6", 6, func(d []float32) { winoB6(d, stride, &src, n) }, func(d []float32) { winoB6Go(d, stride, &src, 0, n) }},
+			{"A4", 4, func(d []float32) { winoA4(d, stride, &src, n) }, func(d []float32) { winoA4Go(d, stride, &src, 0, n) }},
+		} {
+			a, b := make([]float32, k.rows*stride), make([]float32, k.rows*stride)
+			k.f(a)
+			k.g(b)
+			if d := maxAbsDiff(a, b); d > 1e-5 {
+				t.Errorf("%s n=%d: max diff %g", k.name, n, d)
+			}
+		}
+		var rows [9][]float32
+		for i := range rows {
+			rows[i] = src[i%6]
+		}
+		a, b := make([]float32, n), make([]float32, n)
+		engSum9(a, &rows, 0)
+		engSum9Go(b, &rows, 0, 0)
+		if d := maxAbsDiff(a, b); d > 1e-5 {
+			t.Errorf("sum9 n=%d: max diff %g", n, d)
+		}
+	}
+}
