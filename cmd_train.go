@@ -19,7 +19,11 @@ import (
 
 func runTrain(args []string, stdout io.Writer) error {
 	fs := newFlags("train")
-	data := fs.String("data", "", "data set folder, or a built-in generated data set ("+strings.Join(append([]string{"synthetic"}, train.RegisteredSources()...), ", ")+")")
+	generated := "synthetic, once its generator is built in"
+	if ns := train.RegisteredSources(); len(ns) > 0 {
+		generated = strings.Join(ns, ", ")
+	}
+	data := fs.String("data", "", "data set folder, or a built-in generated data set ("+generated+")")
 	format := fs.String("format", "auto", "data layout: auto, "+strings.Join(train.Formats(), ", "))
 	presetName := fs.String("preset", "", "model preset (landscape, ade20k, coco, cityscapes); default: the data set's own for ade20k/coco/cityscapes, else landscape")
 	size := fs.Int("size", 0, "output width (official --crop_size); default: the preset's")
