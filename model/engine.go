@@ -37,11 +37,18 @@ func engTraceStep(step string, start time.Time) time.Time {
 //   - mlp_shared (and the first conv without a VAE) reads a one-hot map: it
 //     is a gather of weight columns per class (engGather), not a GEMM over
 //     semantic_nc channels.
-//   - Feature maps live in zero-bordered planes (engGeom), so a 3×3 conv is 9
-//     GEMMs over shifted windows of the input, or one GEMM over a band of
-//     contiguous copies of them for the widest layers; GEMMs go through
-//     gonum's blas32 interface (OpenBLAS with the openblas tag).
-//   - All large buffers are allocated once and reused.
+//   - 3×3 convs on large maps run as Winograd F(4×4, 3×3) (engine_winograd.go:
+//     a quarter of the multiplies, transforms in AVX2), the wide layers at
+//     low resolution as im2col + GEMM on the stored weights, so that the
+//     transformed weights stay within memory. Feature maps live in
+//     zero-bordered planes (engGeom), which make im2col a set of contiguous
+//     copies and keep tiles and borders simple.
+//   - GEMMs go through gonum's blas32 interface (OpenBLAS with the openblas
+//     tag, single-threaded during a render), split over the engine's own
+//     goroutines like every other loop, so both cores stay busy.
+//   - All large buffers are allocated once and reused; the weights are
+//     read from Params in place except the Winograd-transformed ones and
+//     the gather tables.
 
 // engScale is one resolution at which SPADE layers run.
 type engScale struct {

@@ -61,3 +61,27 @@ func winoA4(dst []float32, stride int, src *[6][]float32, n int) {
 	}
 	winoA4Go(dst, stride, src, done, n)
 }
+
+//go:noescape
+func winoLoadAVX2(dst *float32, L int, x, a, b *float32, nblk int, m, rs float32, mode int)
+
+// winoLoadSIMD does the first blocks of 32 values of winoLoadRow, returns
+// how many values it did.
+func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) int {
+	nblk := len(src) / 32
+	if !engHaveAVX2 || nblk == 0 {
+		return 0
+	}
+	mode := 0
+	var pa, pb *float32
+	if a != nil {
+		mode = 1
+		if relu {
+			mode = 2
+		}
+		pa, pb = unsafe.SliceData(a), unsafe.SliceData(b)
+	}
+	_ = row[3*L+8*nblk-1]
+	winoLoadAVX2(unsafe.SliceData(row), L, unsafe.SliceData(src), pa, pb, nblk, m, rs, mode)
+	return 32 * nblk
+}

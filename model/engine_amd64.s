@@ -39,3 +39,221 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func winoB6AVX2(dst *float32, stride int, src *[6]*float32, n int)
+// Winograd F(4,3) input transform Bᵀ over 6 rows of n&^7 values:
+// dst row r (at dst + r·stride floats) = Σ_c Bᵀ[r][c]·src[c].
+TEXT ·winoB6AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ stride+8(FP), BX
+	MOVQ src+16(FP), AX
+	MOVQ n+24(FP), CX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), DX
+	LEAQ (BX)(BX*4), SI
+	SHRQ $3, CX
+	SHLQ $5, CX
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ 0(AX), R8
+	MOVL $0x40800000, AX
+	MOVL AX, X6
+	VBROADCASTSS X6, Y6
+	MOVL $0x40a00000, AX
+	MOVL AX, X7
+	VBROADCASTSS X7, Y7
+	MOVL $0x40000000, AX
+	MOVL AX, X8
+	VBROADCASTSS X8, Y8
+	XORQ AX, AX
+b6loop:
+	CMPQ AX, CX
+	JGE b6done
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10)(AX*1), Y2
+	VMOVUPS (R11)(AX*1), Y3
+	VMOVUPS (R12)(AX*1), Y4
+	VMOVUPS (R13)(AX*1), Y5
+	// e0 = 4a0 − 5a2 + a4
+	VMOVAPS Y4, Y9
+	VFNMADD231PS Y7, Y2, Y9
+	VFMADD231PS Y6, Y0, Y9
+	// e1 = (a3+a4) − 4(a1+a2)
+	VADDPS Y4, Y3, Y10
+	VADDPS Y2, Y1, Y0
+	VFNMADD231PS Y6, Y0, Y10
+	// e2 = (a4−a3) + 4(a1−a2)
+	VSUBPS Y3, Y4, Y11
+	VSUBPS Y2, Y1, Y0
+	VFMADD231PS Y6, Y0, Y11
+	// e3 = (a4−a2) + 2(a3−a1), e4 = (a4−a2) − 2(a3−a1)
+	VSUBPS Y2, Y4, Y0
+	VSUBPS Y1, Y3, Y13
+	VMOVAPS Y0, Y12
+	VFMADD231PS Y8, Y13, Y12
+	VMOVAPS Y0, Y14
+	VFNMADD231PS Y8, Y13, Y14
+	// e5 = a5 + 4a1 − 5a3
+	VMOVAPS Y5, Y13
+	VFMADD231PS Y6, Y1, Y13
+	VFNMADD231PS Y7, Y3, Y13
+	VMOVUPS Y9, (DI)
+	VMOVUPS Y10, (DI)(BX*1)
+	VMOVUPS Y11, (DI)(BX*2)
+	VMOVUPS Y12, (DI)(DX*1)
+	VMOVUPS Y14, (DI)(BX*4)
+	VMOVUPS Y13, (DI)(SI*1)
+	ADDQ $32, AX
+	ADDQ $32, DI
+	JMP b6loop
+b6done:
+	VZEROUPPER
+	RET
+
+// func winoA4AVX2(dst *float32, stride int, src *[6]*float32, n int)
+// Winograd F(4,3) output transform Aᵀ over 6 rows of n&^7 values:
+// dst row a (at dst + a·stride floats) = Σ_c Aᵀ[a][c]·src[c].
+TEXT ·winoA4AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ stride+8(FP), BX
+	MOVQ src+16(FP), AX
+	MOVQ n+24(FP), CX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), DX
+	SHRQ $3, CX
+	SHLQ $5, CX
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ 0(AX), R8
+	MOVL $0x40000000, AX
+	MOVL AX, X6
+	VBROADCASTSS X6, Y6
+	MOVL $0x40800000, AX
+	MOVL AX, X7
+	VBROADCASTSS X7, Y7
+	MOVL $0x41000000, AX
+	MOVL AX, X8
+	VBROADCASTSS X8, Y8
+	XORQ AX, AX
+a4loop:
+	CMPQ AX, CX
+	JGE a4done
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10)(AX*1), Y2
+	VMOVUPS (R11)(AX*1), Y3
+	VMOVUPS (R12)(AX*1), Y4
+	VMOVUPS (R13)(AX*1), Y5
+	VADDPS Y2, Y1, Y9
+	VSUBPS Y2, Y1, Y10
+	VADDPS Y4, Y3, Y11
+	VSUBPS Y4, Y3, Y12
+	// y0 = (m0 + s12) + s34
+	VADDPS Y9, Y0, Y13
+	VADDPS Y11, Y13, Y13
+	// y1 = d12 + 2·d34
+	VMOVAPS Y10, Y14
+	VFMADD231PS Y6, Y12, Y14
+	// y2 = s12 + 4·s34
+	VMOVAPS Y9, Y0
+	VFMADD231PS Y7, Y11, Y0
+	// y3 = (d12 + m5) + 8·d34
+	VADDPS Y5, Y10, Y1
+	VFMADD231PS Y8, Y12, Y1
+	VMOVUPS Y13, (DI)
+	VMOVUPS Y14, (DI)(BX*1)
+	VMOVUPS Y0, (DI)(BX*2)
+	VMOVUPS Y1, (DI)(DX*1)
+	ADDQ $32, AX
+	ADDQ $32, DI
+	JMP a4loop
+a4done:
+	VZEROUPPER
+	RET
+
+// func winoLoadAVX2(dst *float32, L int, x, a, b *float32, nblk int, m, rs float32, mode int)
+// Splits nblk blocks of 32 values of x by index mod 4 into the phases
+// dst + c·L (8 values each per block), after mode 1: (x−m)·rs·a + b,
+// mode 2: the same then leaky ReLU 0.2; mode 0 copies.
+TEXT ·winoLoadAVX2(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ L+8(FP), BX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), DX
+	MOVQ x+16(FP), SI
+	MOVQ a+24(FP), R8
+	MOVQ b+32(FP), R9
+	MOVQ nblk+40(FP), CX
+	VBROADCASTSS m+48(FP), Y13
+	VBROADCASTSS rs+52(FP), Y14
+	MOVQ mode+56(FP), R10
+	MOVL $0x3e4ccccd, AX
+	MOVL AX, X12
+	VBROADCASTSS X12, Y12
+	XORQ AX, AX
+ldloop:
+	TESTQ CX, CX
+	JEQ lddone
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS 32(SI)(AX*1), Y1
+	VMOVUPS 64(SI)(AX*1), Y2
+	VMOVUPS 96(SI)(AX*1), Y3
+	CMPQ R10, $0
+	JEQ ldshuf
+	VSUBPS Y13, Y0, Y0
+	VSUBPS Y13, Y1, Y1
+	VSUBPS Y13, Y2, Y2
+	VSUBPS Y13, Y3, Y3
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS (R8)(AX*1), Y0, Y0
+	VMULPS 32(R8)(AX*1), Y1, Y1
+	VMULPS 64(R8)(AX*1), Y2, Y2
+	VMULPS 96(R8)(AX*1), Y3, Y3
+	VADDPS (R9)(AX*1), Y0, Y0
+	VADDPS 32(R9)(AX*1), Y1, Y1
+	VADDPS 64(R9)(AX*1), Y2, Y2
+	VADDPS 96(R9)(AX*1), Y3, Y3
+	CMPQ R10, $1
+	JEQ ldshuf
+	VMULPS Y12, Y0, Y4
+	VMAXPS Y4, Y0, Y0
+	VMULPS Y12, Y1, Y5
+	VMAXPS Y5, Y1, Y1
+	VMULPS Y12, Y2, Y6
+	VMAXPS Y6, Y2, Y2
+	VMULPS Y12, Y3, Y7
+	VMAXPS Y7, Y3, Y3
+ldshuf:
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y5
+	VPERM2F128 $0x20, Y3, Y1, Y6
+	VPERM2F128 $0x31, Y3, Y1, Y7
+	VUNPCKLPS Y5, Y4, Y8
+	VUNPCKHPS Y5, Y4, Y9
+	VUNPCKLPS Y7, Y6, Y10
+	VUNPCKHPS Y7, Y6, Y11
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(BX*1)
+	VMOVUPS Y2, (DI)(BX*2)
+	VMOVUPS Y3, (DI)(DX*1)
+	ADDQ $128, AX
+	ADDQ $32, DI
+	DECQ CX
+	JMP ldloop
+lddone:
+	VZEROUPPER
+	RET

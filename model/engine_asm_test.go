@@ -32,6 +32,40 @@ func TestWinoKernels(t *testing.T) {
 				t.Errorf("%s n=%d: max diff %g", k.name, n, d)
 			}
 		}
+		// Phase split with and without modulation.
+		for _, mode := range []int{0, 1, 2} {
+			L := (n+3)/4 + 1
+			x := make([]float32, n+40)
+			ab := make([]float32, 2*(n+40))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for i := range ab {
+				ab[i] = float32(rng.NormFloat64())
+			}
+			for _, m := range []int{n, n + 33} {
+				L := max(L, (m+3)/4+1)
+				var a, b []float32
+				if mode > 0 {
+					a, b = ab[:m], ab[n+40:n+40+m]
+				}
+				got, want := make([]float32, 4*L), make([]float32, 4*L)
+				winoLoadRow(got, L, x[:m], a, b, 0.3, 1.7, mode == 2)
+				for i := 0; i < m; i++ {
+					v := x[i]
+					if a != nil {
+						v = (v-0.3)*1.7*a[i] + b[i]
+						if mode == 2 {
+							v = engLeaky(v)
+						}
+					}
+					want[(i%4)*L+i/4] = v
+				}
+				if d := maxAbsDiff(got, want); d > 1e-6 {
+					t.Errorf("winoLoadRow mode %d n=%d: max diff %g", mode, m, d)
+				}
+			}
+		}
 		var rows [9][]float32
 		for i := range rows {
 			rows[i] = src[i%6]

@@ -7,3 +7,5 @@ func engSum9(dst []float32, rows *[9][]float32, floor float32) { engSum9Go(dst, 
 
 func winoB6(dst []float32, stride int, src *[6][]float32, n int) { winoB6Go(dst, stride, src, 0, n) }
 func winoA4(dst []float32, stride int, src *[6][]float32, n int) { winoA4Go(dst, stride, src, 0, n) }
+
+func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) int { return 0 }

@@ -142,8 +142,8 @@ func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScra
 			nch = o.foldC
 		}
 		engParallelW(nch, func(wk, lo, hi int) {
-			if len(s.out[wk]) < 56*tw {
-				s.out[wk] = make([]float32, 56*tw)
+			if len(s.out[wk]) < 56*nt {
+				s.out[wk] = make([]float32, 56*nt)
 			}
 			for ch := lo; ch < hi; ch++ {
 				winoOutput(g, m, ch, ww.out, nt, i0, i1, tw, o, s.out[wk])
@@ -218,15 +218,16 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 func winoLoadRow(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) {
 	n := len(src)
 	p0, p1, p2, p3 := row[0:L], row[L:2*L], row[2*L:3*L], row[3*L:4*L]
+	j0 := winoLoadSIMD(row, L, src, a, b, m, rs, relu) / 4
 	q := n / 4
 	switch {
 	case a == nil:
-		for j := 0; j < q; j++ {
+		for j := j0; j < q; j++ {
 			s := src[4*j : 4*j+4 : 4*j+4]
 			p0[j], p1[j], p2[j], p3[j] = s[0], s[1], s[2], s[3]
 		}
 	case relu:
-		for j := 0; j < q; j++ {
+		for j := j0; j < q; j++ {
 			s, sa, sb := src[4*j:4*j+4:4*j+4], a[4*j:4*j+4:4*j+4], b[4*j:4*j+4:4*j+4]
 			v0 := (s[0]-m)*rs*sa[0] + sb[0]
 			v1 := (s[1]-m)*rs*sa[1] + sb[1]
@@ -235,7 +236,7 @@ func winoLoadRow(row []float32, L int, src, a, b []float32, m, rs float32, relu 
 			p0[j], p1[j], p2[j], p3[j] = max(v0, v0*leakySlope), max(v1, v1*leakySlope), max(v2, v2*leakySlope), max(v3, v3*leakySlope)
 		}
 	default:
-		for j := 0; j < q; j++ {
+		for j := j0; j < q; j++ {
 			s, sa, sb := src[4*j:4*j+4:4*j+4], a[4*j:4*j+4:4*j+4], b[4*j:4*j+4:4*j+4]
 			p0[j] = (s[0]-m)*rs*sa[0] + sb[0]
 			p1[j] = (s[1]-m)*rs*sa[1] + sb[1]
@@ -273,23 +274,23 @@ func winoOutput(g engGeom, m []float32, ch, M, nt, i0, i1, tw int, o *winoOut, y
 	} else if o.bias != nil {
 		bias = o.bias[ch]
 	}
-	// One row of tiles at a time: y holds its 4 output rows, each split
-	// by column mod 4 (y[a][b][j] is pixel (4i+a, 4j+b)).
-	y, y2, tmp := ybuf[:16*tw], ybuf[16*tw:32*tw], ybuf[32*tw:56*tw]
+	// The whole band at once (long contiguous vectors): y[a][b][t] is
+	// pixel (4i+a, 4j+b) of tile t = (i−i0)·tw + j.
+	y, y2, tmp := ybuf[:16*nt], ybuf[16*nt:32*nt], ybuf[32*nt:56*nt]
+	winoRowOut(m[ch*nt:], stride, nt, y, tmp)
+	if o.fold {
+		winoRowOut(m[(o.foldC+ch)*nt:], stride, nt, y2, tmp)
+	}
 	W := g.W
 	q := W / 4
 	for i := i0; i < i1; i++ {
 		base := (i - i0) * tw
-		winoRowOut(m[ch*nt+base:], stride, tw, y, tmp)
-		if o.fold {
-			winoRowOut(m[(o.foldC+ch)*nt+base:], stride, tw, y2, tmp)
-		}
 		rows := min(4, g.H-4*i)
 		for a := 0; a < rows; a++ {
 			ai := o.off + (4*i+a)*o.pw
-			ya := [4][]float32{y[(a*4)*tw : (a*4+1)*tw], y[(a*4+1)*tw : (a*4+2)*tw], y[(a*4+2)*tw : (a*4+3)*tw], y[(a*4+3)*tw : (a*4+4)*tw]}
+			ya := [4][]float32{y[(a*4)*nt+base : (a*4)*nt+base+tw], y[(a*4+1)*nt+base : (a*4+1)*nt+base+tw], y[(a*4+2)*nt+base : (a*4+2)*nt+base+tw], y[(a*4+3)*nt+base : (a*4+3)*nt+base+tw]}
 			if o.fold {
-				yb := [4][]float32{y2[(a*4)*tw : (a*4+1)*tw], y2[(a*4+1)*tw : (a*4+2)*tw], y2[(a*4+2)*tw : (a*4+3)*tw], y2[(a*4+3)*tw : (a*4+4)*tw]}
+				yb := [4][]float32{y2[(a*4)*nt+base : (a*4)*nt+base+tw], y2[(a*4+1)*nt+base : (a*4+1)*nt+base+tw], y2[(a*4+2)*nt+base : (a*4+2)*nt+base+tw], y2[(a*4+3)*nt+base : (a*4+3)*nt+base+tw]}
 				da := o.dst[ch*o.foldDstPlane+ai : ch*o.foldDstPlane+ai+W]
 				db := o.dst[(o.foldC+ch)*o.foldDstPlane+ai : (o.foldC+ch)*o.foldDstPlane+ai+W]
 				for x := range da {
@@ -325,9 +326,9 @@ func winoOutput(g engGeom, m []float32, ch, M, nt, i0, i1, tw int, o *winoOut, y
 	}
 }
 
-// winoRowOut computes Y = Aᵀ·m·A for the tw tiles of one tile row, whose
-// 36 values are m[ξ·stride + j], into y[a][b][j] (pixel (a, 4j+b) of the
-// row); t holds the first pass, t[a][c][j].
+// winoRowOut computes Y = Aᵀ·m·A for tw tiles, whose 36 values are
+// m[ξ·stride + j], into y[a][b][j] (pixel (a, b) of tile j); t holds the
+// first pass, t[a][c][j].
 func winoRowOut(m []float32, stride, tw int, y, t []float32) {
 	for c := 0; c < 6; c++ {
 		src := [6][]float32{m[c*stride:], m[(6+c)*stride:], m[(12+c)*stride:], m[(18+c)*stride:], m[(24+c)*stride:], m[(30+c)*stride:]}
