@@ -41,6 +41,7 @@ func runEval(args []string, stdout io.Writer) error {
 	seed := fs.Int64("seed", 0, "offset of the held-out seeds")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	samples := fs.String("samples", "", "write a contact sheet (PNG) of the first scenes: labels | photo | style reference | output | random-z outputs")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: spadepaint eval [flags]            evaluate a model")
 		fmt.Fprintln(fs.Output(), "       spadepaint eval seg [flags]        score the segmentation network on real scenes")
@@ -69,12 +70,26 @@ func runEval(args []string, stdout io.Writer) error {
 	if *quiet {
 		logw = nil
 	}
-	rep, err := eval.Run(context.Background(), eval.Options{
+	opts := eval.Options{
 		Model: m, Seg: seg, Source: src, N: *n, Size: *size, Group: *group,
 		DiversityN: *divN, DiversityK: *divK, Seed: *seed, ClassNames: landscapeClassNames(), Log: logw,
-	})
+	}
+	var sheet *os.File
+	if *samples != "" {
+		if sheet, err = os.Create(*samples); err != nil {
+			return err
+		}
+		defer sheet.Close()
+		opts.Samples = sheet
+	}
+	rep, err := eval.Run(context.Background(), opts)
 	if err != nil {
 		return err
+	}
+	if sheet != nil {
+		if err := sheet.Close(); err != nil {
+			return err
+		}
 	}
 	if *modelPath != "" {
 		rep.Model = *modelPath

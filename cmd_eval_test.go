@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +36,7 @@ func TestEvalCLI(t *testing.T) {
 	if err := seg.Save(sp); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--model", mp, "--seg", sp, "--n", "4", "--size", "64", "--div-n", "2", "--div-k", "2", "--quiet"}
+	args := []string{"--model", mp, "--seg", sp, "--n", "4", "--size", "64", "--div-n", "2", "--div-k", "2", "--quiet", "--samples", filepath.Join(dir, "s.png")}
 	var out bytes.Buffer
 	if err := runEval(append(args, "--json"), &out); err != nil {
 		t.Fatal(err)
@@ -47,6 +49,14 @@ func TestEvalCLI(t *testing.T) {
 		if v, ok := got[k].(float64); !ok || v < 0 || v > 1 {
 			t.Errorf("%s = %v", k, got[k])
 		}
+	}
+	f, err := os.Open(filepath.Join(dir, "s.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 6*64 || cfg.Height != 2*64 {
+		t.Errorf("contact sheet %+v, %v: want 384×128 (labels, photo, reference, output, 2 random z; 2 rows)", cfg, err)
 	}
 	out.Reset()
 	if err := runEval(args, &out); err != nil {

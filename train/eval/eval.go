@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
+	"image/png"
 	"io"
 	"math"
 	"strings"
@@ -43,6 +45,10 @@ type Options struct {
 	ClassNames []string
 	// Log receives progress lines (optional).
 	Log io.Writer
+	// Samples, when set, receives a PNG contact sheet of the first
+	// scenes: label map | generator photo | style reference | output with
+	// the reference's code | outputs with random codes.
+	Samples io.Writer
 }
 
 // Num is a metric: NaN (not measurable) is written as JSON null.
@@ -131,7 +137,12 @@ type scene struct {
 	refMu  []float32
 	outMu  []float32
 	realMu []float32
+	// divOuts are the renders with random codes (sample rows only).
+	divOuts []image.Image
 }
+
+// sampleRows is the number of scenes on the contact sheet.
+const sampleRows = 6
 
 const (
 	styleSeedOffset = 1 << 24
@@ -315,12 +326,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rzConf.Merge(local)
 			mu.Unlock()
 		})
+		if d < sampleRows {
+			sc[d].divOuts = outs
+		}
 		div += MeanPairwiseDiff(outs)
 		divReal += MeanPairwiseDiff(reals)
 	}
 	rep.Diversity = Num(div / float64(o.DiversityN))
 	rep.DiversityReal = Num(divReal / float64(o.DiversityN))
 	rep.MIoURandomZ, rep.PixelAccRandomZ = Num(rzConf.MeanIoU()), Num(rzConf.PixelAccuracy())
+	if o.Samples != nil {
+		if err := writeSheet(o.Samples, sc[:min(sampleRows, o.DiversityN)], W, H); err != nil {
+			return nil, fmt.Errorf("samples: %w", err)
+		}
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	logf("done (%.1fs)", rep.Seconds)
 	return rep, nil
@@ -436,4 +455,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "\n%.1f s\n", r.Seconds)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeSheet draws one row per scene: labels, photo, reference, output,
+// random-code outputs; tiles of w×h.
+func writeSheet(dst io.Writer, rows []scene, w, h int) error {
+	cols := 0
+	for _, s := range rows {
+		cols = max(cols, 4+len(s.divOuts))
+	}
+	sheet := image.NewNRGBA(image.Rect(0, 0, cols*w, len(rows)*h))
+	for r, s := range rows {
+		tiles := append([]image.Image{s.labels, s.photo, s.ref, s.out}, s.divOuts...)
+		for c, t := range tiles {
+			if t == nil {
+				continue
+			}
+			at := image.Pt(c*w, r*h)
+			draw.Draw(sheet, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, t, t.Bounds().Min, draw.Src)
+		}
+	}
+	return png.Encode(dst, sheet)
 }
