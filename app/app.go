@@ -239,8 +239,9 @@ func rebase(m *canvas.LabelMap, pal canvas.Palette) (*canvas.LabelMap, error) {
 
 func (u *ui) build() {
 	u.win.SetMainMenu(u.menu())
-	u.win.SetContent(container.NewBorder(nil, u.status, u.leftPanel(), nil,
-		container.NewHSplit(u.cw, u.rightPanel())))
+	paint := container.NewBorder(nil, u.status, u.leftPanel(), nil,
+		container.NewHSplit(u.cw, u.rightPanel()))
+	u.win.SetContent(container.NewAppTabs(container.NewTabItem("Paint", paint), u.trainTabItem()))
 	u.win.Resize(fyne.NewSize(1280, 760))
 	u.shortcuts()
 	u.win.SetOnDropped(u.onDropped)
