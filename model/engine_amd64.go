@@ -85,3 +85,15 @@ func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu
 	winoLoadAVX2(unsafe.SliceData(row), L, unsafe.SliceData(src), pa, pb, nblk, m, rs, mode)
 	return 32 * nblk
 }
+
+//go:noescape
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
+
+// gemmKernel adds alpha·(packed A panel · packed B panel) to the 6×16
+// tile of c at its start.
+func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) {
+	_ = ap[kc*gemmMR-1]
+	_ = bp[kc*gemmNR-1]
+	_ = c[5*ldc+15]
+	sgemmKernel6x16(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
+}

@@ -1,8 +1,12 @@
 package model
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // TestWinoKernels checks the SIMD transform kernels against Go.
@@ -75,6 +79,58 @@ func TestWinoKernels(t *testing.T) {
 		engSum9Go(b, &rows, 0, 0)
 		if d := maxAbsDiff(a, b); d > 1e-5 {
 			t.Errorf("sum9 n=%d: max diff %g", n, d)
+		}
+	}
+}
+
+// TestEngineGemm checks the engine's own SGEMM against gonum's.
+func TestEngineGemm(t *testing.T) {
+	if !engGemmKernel() {
+		t.Skip("no AVX2/FMA")
+	}
+	rng := rand.New(rand.NewSource(2))
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {13, 40, 300}, {80, 300, 520}, {64, 2100, 33}} {
+		m, n, k := s[0], s[1], s[2]
+		lda, ldb, ldc := k+3, n+5, n+7
+		a := make([]float32, m*lda)
+		b := make([]float32, k*ldb)
+		c := make([]float32, m*ldc)
+		for _, x := range [][]float32{a, b, c} {
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+		}
+		for _, beta := range []float32{0, 1, 0.5} {
+			got, want := append([]float32(nil), c...), append([]float32(nil), c...)
+			engSgemmGo(m, n, k, 0.7, a, lda, b, ldb, beta, got, ldc)
+			gonum.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 0.7, a, lda, b, ldb, beta, want, ldc)
+			if d := maxAbsDiff(got, want); d > 1e-3 {
+				t.Errorf("%v beta %g: max diff %g", s, beta, d)
+			}
+		}
+	}
+}
+
+func BenchmarkEngineGemm(b *testing.B) {
+	for _, s := range [][3]int{{256, 640, 128}, {1024, 288, 9216}, {64, 4096, 576}} {
+		m, n, k := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		for _, x := range [][]float32{a, bb} {
+			for i := range x {
+				x[i] = float32(i%7) - 3
+			}
+		}
+		for _, impl := range []string{"engine", "blas"} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl, m, n, k), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if impl == "engine" {
+						engSgemmGo(m, n, k, 1, a, k, bb, n, 0, c, n)
+					} else {
+						engSgemm(m, n, k, 1, a, k, bb, n, 0, c, n)
+					}
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
 		}
 	}
 }

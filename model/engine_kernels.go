@@ -21,8 +21,17 @@ func engSgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb
 	if m == 0 || n == 0 {
 		return
 	}
+	if engOwnGemm && engGemmKernel() {
+		engSgemmGo(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	engBLAS.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// engOwnGemm selects the engine's own SGEMM kernel (engine_gemm.go) over
+// engBLAS where the CPU has one: in builds without OpenBLAS, where engBLAS
+// is gonum's pure-Go code.
+var engOwnGemm = true
 
 // engBLASSerial, where set, makes engBLAS single-threaded until the
 // returned function is called (the engine parallelises GEMMs itself).

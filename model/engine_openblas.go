@@ -15,6 +15,7 @@ import (
 // calls and take a core from the engine's transforms.
 func init() {
 	engBLAS = netlib.Implementation{}
+	engOwnGemm = false
 	engBLASSerial = func() func() {
 		n := engineblas.Threads()
 		if n == 1 {

@@ -9,3 +9,7 @@ func winoB6(dst []float32, stride int, src *[6][]float32, n int) { winoB6Go(dst,
 func winoA4(dst []float32, stride int, src *[6][]float32, n int) { winoA4Go(dst, stride, src, 0, n) }
 
 func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) int { return 0 }
+
+var engHaveFMA = false
+
+func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) { panic("no GEMM kernel") }
