@@ -89,11 +89,40 @@ func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu
 //go:noescape
 func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
 
-// gemmKernel adds alpha·(packed A panel · packed B panel) to the 6×16
-// tile of c at its start.
+//go:noescape
+func sgemmKernel12x32(k int, a, b, c *float32, ldc int, alpha float32)
+
+//go:noescape
+func sgemmKernel12x32U(k int, a *float32, lda int, b, c *float32, ldc int, alpha float32)
+
+//go:noescape
+func sgemmKernel6x16U(k int, a *float32, lda int, b, c *float32, ldc int, alpha float32)
+
+// gemmKernelU is gemmKernel reading a full panel of A in place (rows
+// a[r·lda : r·lda+kc] for r < gemmMR), without packing.
+func gemmKernelU(kc int, a []float32, lda int, bp, c []float32, ldc int, alpha float32) {
+	_ = a[(gemmMR-1)*lda+kc-1]
+	_ = bp[kc*gemmNR-1]
+	_ = c[(gemmMR-1)*ldc+gemmNR-1]
+	if gemmMR == 12 {
+		sgemmKernel12x32U(kc, unsafe.SliceData(a), lda, unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
+		return
+	}
+	sgemmKernel6x16U(kc, unsafe.SliceData(a), lda, unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
+}
+
+// engHaveAVX512 selects the 12×32 AVX-512 GEMM kernel.
+var engHaveAVX512 = engHaveFMA && cpu.X86.HasAVX512F
+
+// gemmKernel adds alpha·(packed A panel · packed B panel) to the
+// gemmMR×gemmNR tile of c at its start.
 func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) {
 	_ = ap[kc*gemmMR-1]
 	_ = bp[kc*gemmNR-1]
-	_ = c[5*ldc+15]
+	_ = c[(gemmMR-1)*ldc+gemmNR-1]
+	if gemmMR == 12 {
+		sgemmKernel12x32(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
+		return
+	}
 	sgemmKernel6x16(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
 }

@@ -83,13 +83,30 @@ func TestWinoKernels(t *testing.T) {
 	}
 }
 
-// TestEngineGemm checks the engine's own SGEMM against gonum's.
+// TestEngineGemm checks the engine's own SGEMM against gonum's, with the
+// AVX-512 kernel where the CPU has it and with the AVX2 one.
 func TestEngineGemm(t *testing.T) {
 	if !engGemmKernel() {
 		t.Skip("no AVX2/FMA")
 	}
+	testEngineGemm(t)
+	if gemmMR == 12 {
+		mr, nr, mc := gemmMR, gemmNR, gemmMC
+		drain := func() {
+			for len(gemmFree) > 0 {
+				<-gemmFree
+			}
+		}
+		defer func() { gemmMR, gemmNR, gemmMC = mr, nr, mc; drain() }()
+		gemmMR, gemmNR, gemmMC = 6, 16, 72
+		drain()
+		testEngineGemm(t)
+	}
+}
+
+func testEngineGemm(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {13, 40, 300}, {80, 300, 520}, {64, 2100, 33}} {
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {13, 40, 300}, {80, 300, 520}, {64, 2100, 33}, {25, 70, 260}} {
 		m, n, k := s[0], s[1], s[2]
 		lda, ldb, ldc := k+3, n+5, n+7
 		a := make([]float32, m*lda)

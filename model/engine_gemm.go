@@ -1,14 +1,14 @@
 package model
 
-import "sync"
-
 // The engine's own single-threaded SGEMM for builds without OpenBLAS: the
 // classic packed design (Goto & van de Geijn) around a 6×16 AVX2/FMA
-// micro-kernel (engine_amd64.s), several times faster than gonum's pure-Go
+// micro-kernel, or 12×32 AVX-512 (engine_amd64.s), several times faster than gonum's pure-Go
 // kernels; the engine parallelises over GEMM calls itself (engPsgemm,
 // Winograd's 36 GEMMs). Without AVX2 it falls back to gonum.
 
-const (
+// The micro-kernel's tile (gemmMR×gemmNR: 6×16 with AVX2, 12×32 with
+// AVX-512) and the cache blocks around it.
+var (
 	gemmMR = 6
 	gemmNR = 16
 	gemmKC = 256
@@ -16,10 +16,31 @@ const (
 	gemmNC = 2048
 )
 
-// gemmBufs are the packing buffers, one set per concurrent call.
-var gemmBufs = sync.Pool{New: func() any {
-	return &gemmBuf{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC), c: make([]float32, gemmMR*gemmNR)}
-}}
+func init() {
+	if engHaveAVX512 {
+		gemmMR, gemmNR, gemmMC = 12, 32, 96
+	}
+}
+
+// gemmFree keeps the packing buffers, one set per concurrent call, for
+// good (a sync.Pool would drop them at every GC).
+var gemmFree = make(chan *gemmBuf, 64)
+
+func gemmGet() *gemmBuf {
+	select {
+	case b := <-gemmFree:
+		return b
+	default:
+		return &gemmBuf{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC), c: make([]float32, gemmMR*gemmNR)}
+	}
+}
+
+func gemmPut(b *gemmBuf) {
+	select {
+	case gemmFree <- b:
+	default:
+	}
+}
 
 type gemmBuf struct{ a, b, c []float32 }
 
@@ -43,31 +64,41 @@ func engSgemmGo(m, n, k int, alpha float32, a []float32, lda int, b []float32, l
 	if k == 0 || alpha == 0 {
 		return
 	}
-	buf := gemmBufs.Get().(*gemmBuf)
-	defer gemmBufs.Put(buf)
+	buf := gemmGet()
+	defer gemmPut(buf)
 	for j0 := 0; j0 < n; j0 += gemmNC {
 		nc := min(gemmNC, n-j0)
 		for k0 := 0; k0 < k; k0 += gemmKC {
 			kc := min(gemmKC, k-k0)
 			packB(buf.b, b, ldb, k0, kc, j0, nc)
+			// Full panels of 6 or 12 rows of A are read in place (A is
+			// often the stored weights: packing them each call would cost
+			// as much as half the multiplies); the last, partial panel is
+			// packed with zero rows.
 			for i0 := 0; i0 < m; i0 += gemmMC {
 				mc := min(gemmMC, m-i0)
-				packA(buf.a, a, lda, i0, mc, k0, kc)
+				full := mc / gemmMR * gemmMR
+				if full < mc {
+					packA(buf.a, a, lda, i0+full, mc-full, k0, kc)
+				}
 				for jp := 0; jp < nc; jp += gemmNR {
 					nr := min(gemmNR, nc-jp)
 					bp := buf.b[(jp/gemmNR)*kc*gemmNR:]
 					for ip := 0; ip < mc; ip += gemmMR {
 						mr := min(gemmMR, mc-ip)
-						ap := buf.a[(ip/gemmMR)*kc*gemmMR:]
 						ci := (i0+ip)*ldc + j0 + jp
 						if mr == gemmMR && nr == gemmNR {
-							gemmKernel(kc, ap, bp, c[ci:], ldc, alpha)
+							gemmKernelU(kc, a[(i0+ip)*lda+k0:], lda, bp, c[ci:], ldc, alpha)
 							continue
 						}
 						// Edge tile: through a full-size scratch tile.
 						t := buf.c
 						clear(t)
-						gemmKernel(kc, ap, bp, t, gemmNR, alpha)
+						if mr == gemmMR {
+							gemmKernelU(kc, a[(i0+ip)*lda+k0:], lda, bp, t, gemmNR, alpha)
+						} else {
+							gemmKernel(kc, buf.a, bp, t, gemmNR, alpha)
+						}
 						for r := 0; r < mr; r++ {
 							row := c[ci+r*ldc : ci+r*ldc+nr]
 							for j := range row {

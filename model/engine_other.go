@@ -10,6 +10,10 @@ func winoA4(dst []float32, stride int, src *[6][]float32, n int) { winoA4Go(dst,
 
 func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) int { return 0 }
 
-var engHaveFMA = false
+var engHaveFMA, engHaveAVX512 = false, false
 
 func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) { panic("no GEMM kernel") }
+
+func gemmKernelU(kc int, a []float32, lda int, bp, c []float32, ldc int, alpha float32) {
+	panic("no GEMM kernel")
+}
