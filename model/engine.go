@@ -43,9 +43,12 @@ func engTraceStep(step string, start time.Time) time.Time {
 //     transformed weights stay within memory. Feature maps live in
 //     zero-bordered planes (engGeom), which make im2col a set of contiguous
 //     copies and keep tiles and borders simple.
-//   - GEMMs go through gonum's blas32 interface (OpenBLAS with the openblas
-//     tag, single-threaded during a render), split over the engine's own
-//     goroutines like every other loop, so both cores stay busy.
+//   - GEMMs run on the engine's own packed kernels (engine_gemm.go: AVX-512
+//     12×32 or AVX2 6×16) where they beat the build's BLAS, else through
+//     gonum's blas32 interface (OpenBLAS with the openblas tag,
+//     single-threaded during a render); either way they are split over
+//     the engine's own goroutines like every other loop, so both cores
+//     stay busy.
 //   - All large buffers are allocated once and reused; the weights are
 //     read from Params in place except the Winograd-transformed ones and
 //     the gather tables.

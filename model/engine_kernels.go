@@ -28,6 +28,25 @@ func engSgemm(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb
 	engBLAS.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// EngineGEMM names the GEMM that Generate's engine runs: its own AVX-512
+// or AVX2 kernel, or the BLAS of the build (OpenBLAS with the openblas
+// tag, gonum's pure Go otherwise).
+func EngineGEMM() string {
+	if engOwnGemm && engGemmKernel() {
+		if engHaveAVX512 {
+			return "engine AVX-512 kernel"
+		}
+		return "engine AVX2 kernel"
+	}
+	if engBLASName != "" {
+		return engBLASName
+	}
+	return BLASName
+}
+
+// engBLASName describes engBLAS when set by the build (OpenBLAS's core).
+var engBLASName string
+
 // engOwnGemm selects the engine's own SGEMM kernel (engine_gemm.go) over
 // engBLAS where the CPU has one: in builds without OpenBLAS, where engBLAS
 // is gonum's pure-Go code.

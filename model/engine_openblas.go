@@ -21,6 +21,7 @@ func init() {
 	// OpenBLAS 0.3.21 runs on AMD Zen 4/5, or where OPENBLAS_CORETYPE
 	// asks for them) by 1.2–1.7×; OpenBLAS's own AVX-512 kernels win.
 	engOwnGemm = engHaveAVX512 && !openblasAVX512(engineblas.Core())
+	engBLASName = "OpenBLAS (" + engineblas.Core() + ")"
 	engBLASSerial = func() func() {
 		n := engineblas.Threads()
 		if n == 1 {
