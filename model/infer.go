@@ -18,11 +18,11 @@ import (
 // ready for inference (eval mode: running statistics, fixed spectral
 // norm). Its methods are safe for concurrent use; runs are serialised.
 //
-// Generate and Encode run on the hand-written CPU engine (engine.go),
-// which keeps what the label map decides between renders and prepared
-// copies of some weights: G and E must not change after the first render
-// (build a new Model for new weights). GenerateGraph and EncodeGraph run
-// the gorgonia graphs, the reference the engine is tested against.
+// Generate runs on the hand-written CPU engine (engine.go), which keeps
+// what the label map decides between renders and prepared copies of some
+// weights: G must not change after the first render (build a new Model
+// for new weights). GenerateGraph runs the gorgonia graph, the reference
+// the engine is tested against; Encode runs the encoder's graph.
 type Model struct {
 	Config Config
 	G, E   Params
