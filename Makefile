@@ -16,7 +16,7 @@ ifeq ($(HAVE_OPENBLAS),yes)
   export CGO_LDFLAGS := -lopenblas
 endif
 
-.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model
+.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model gallery
 
 all: build
 
@@ -67,6 +67,10 @@ default-model: build
 	./$(BIN) train --data synthetic --preset landscape --size 128 --steps 7000 --decay 2500 \
 	  --seed 1 --checkpoint-every 100 --sample-every 250 --out runs/default
 	cp runs/default/model.safetensors assets/models/default.safetensors
+
+# Contact sheet of the embedded model on held-out landscapes (README).
+gallery: build
+	./$(BIN) gallery --n 4 --random 3 --out docs/gallery.png
 
 # Segmentation mIoU / pixel accuracy, style fidelity and diversity of the
 # embedded default model on 200 held-out landscapes (--model M for another).

@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"train":  {"train the generator, encoder and discriminator on a data set", runTrain},
 
 		"dataset": {"write generated landscape data sets (dataset synth)", runDataset},
+		"gallery": {"contact sheet of a model on held-out landscapes: labels | photo | styles", runGallery},
 	}
 }
 
