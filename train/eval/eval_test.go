@@ -125,3 +125,16 @@ func TestMeanPairwiseDiff(t *testing.T) {
 		t.Fatalf("got %g", d)
 	}
 }
+
+// TestEvalSegMatchesRun: `eval seg` scores the same real photos as Run.
+func TestEvalSegMatchesRun(t *testing.T) {
+	seg, _ := NewSegNet(tinySegConfig(), 2)
+	rep, err := Run(context.Background(), Options{Model: tinyModel(t), Seg: seg, Source: toySource, N: 3, Size: 32, DiversityN: 1, DiversityK: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := EvalSeg(seg, toySource, 3, 32, EvalSeedBase)
+	if Num(sc.MeanIoU) != rep.MIoUReal || Num(sc.PixelAccuracy) != rep.PixelAccReal {
+		t.Fatalf("EvalSeg %.4f/%.4f, Run %.4f/%.4f", sc.MeanIoU, sc.PixelAccuracy, rep.MIoUReal, rep.PixelAccReal)
+	}
+}

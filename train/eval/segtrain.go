@@ -416,15 +416,15 @@ func scoreOf(c *Confusion) SegScore {
 	return SegScore{MeanIoU: c.MeanIoU(), PixelAccuracy: c.PixelAccuracy(), ClassIoU: c.IoU()}
 }
 
-// EvalSeg segments the generator photos of n held-out scenes (layout
-// seeds seedBase…seedBase+n−1, their own styles) at size×size and scores
-// the result against their label maps.
+// EvalSeg segments the generator photos of n held-out scenes at
+// size×size and scores the result against their label maps: the scenes
+// and styles of Run with the same seedBase (EvalSeedBase + Seed·2³²), so
+// that its figures equal Run's miou_real and pixel_acc_real.
 func EvalSeg(net *SegNet, src PairSource, n, size int, seedBase int64) SegScore {
 	conf := NewConfusion(net.Config.Classes)
 	var mu sync.Mutex
 	forEach(n, func(i int) {
-		seed := seedBase + int64(i)
-		lab, photo, _ := src(seed, styleSeedFor(seed), size, size)
+		lab, photo, _ := src(seedBase+int64(i), seedBase+styleSeedOffset+int64(i), size, size)
 		pred := net.Predict(photo, size, size)
 		c := NewConfusion(net.Config.Classes)
 		_ = c.Add(palettedPix(lab), pred) // pred ids are < Classes
