@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"spadepaint/model"
 	"spadepaint/model/nd"
 	"spadepaint/model/npy"
 )
@@ -138,5 +140,37 @@ func TestCLIErrors(t *testing.T) {
 		if tc.args[0] != "nosuch" && len(lines) != 1 {
 			t.Errorf("%v: %d lines on stderr, want one: %q", tc.args, len(lines), lines)
 		}
+	}
+}
+
+// TestGallery draws a contact sheet with a tiny random landscape model.
+func TestGallery(t *testing.T) {
+	c := model.Preset(model.Landscape).Config()
+	c.NGF, c.NHidden, c.Width = 2, 4, 32
+	m, err := model.RandomModel(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mp := filepath.Join(dir, "m.safetensors")
+	if err := m.Save(mp); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "g.png")
+	if err := runGallery([]string{"--model", mp, "--n", "2", "--random", "2", "--out", out}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// labels, photo, photo's style, 4 presets, 2 random: 9 tiles of 32 px and 4 px gaps.
+	if cfg.Width != 9*36-4 || cfg.Height != 2*36-4 {
+		t.Errorf("sheet is %d×%d", cfg.Width, cfg.Height)
 	}
 }
