@@ -84,41 +84,39 @@ func DecodeProject(r io.Reader, pal canvas.Palette) (*canvas.LabelMap, Style, st
 
 func (u *ui) showErr(err error) { dialog.ShowError(err, u.win) }
 
-func (u *ui) openStyleDialog() {
+// openFrom asks for a file with one of exts and hands it to use (which
+// must not keep the reader); a failed dialog is reported.
+func (u *ui) openFrom(exts []string, use func(fyne.URIReadCloser)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			u.showErr(err)
 			return
 		}
 		if r == nil {
-			return
+			return // cancelled
 		}
-		r.Close()
-		u.loadStyleURI(r.URI())
+		defer r.Close()
+		use(r)
 	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
 	d.Show()
 }
 
+func (u *ui) openStyleDialog() {
+	u.openFrom([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}, func(r fyne.URIReadCloser) {
+		u.loadStyleURI(r.URI())
+	})
+}
+
 func (u *ui) openLabelsDialog() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			u.showErr(err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		defer r.Close()
+	u.openFrom([]string{".png", ".PNG"}, func(r fyne.URIReadCloser) {
 		lm, err := canvas.Load(r, u.pal)
 		if err != nil {
 			u.showErr(fmt.Errorf("open label map %s: %w", r.URI().Name(), err))
 			return // the painting is untouched
 		}
 		u.setMap(lm)
-	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".PNG"}))
-	d.Show()
+	})
 }
 
 // saveTo runs write into a file chosen by the user; a failed save is
@@ -172,15 +170,7 @@ func (u *ui) saveProjectDialog() {
 }
 
 func (u *ui) openProjectDialog() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			u.showErr(err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		defer r.Close()
+	u.openFrom([]string{projectExt}, func(r fyne.URIReadCloser) {
 		b, err := io.ReadAll(r)
 		if err != nil {
 			u.showErr(err)
@@ -204,30 +194,18 @@ func (u *ui) openProjectDialog() {
 		}
 		u.setMap(lm)
 		u.setStyle(s)
-	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{projectExt}))
-	d.Show()
+	})
 }
 
 func (u *ui) openModelDialog() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			u.showErr(err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		r.Close()
+	u.openFrom([]string{".safetensors", ".pth"}, func(r fyne.URIReadCloser) {
 		m, ref, err := openModel(r.URI().Path())
 		if err != nil {
 			u.showErr(fmt.Errorf("open model: %w", err))
 			return
 		}
 		u.setModel(m, ref)
-	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".safetensors", ".pth"}))
-	d.Show()
+	})
 }
 
 // newCanvasDialog offers sizes at the model's aspect ratio.
