@@ -34,9 +34,8 @@ WIN=
 for i in $(seq 300); do WIN=$(xdotool search --name '^spadepaint$' 2>/dev/null | head -1) && [ -n "$WIN" ] && break; sleep 0.1; done
 [ -n "$WIN" ] || { echo "e2e: no window"; cat "$OUT/app.log"; exit 1; }
 
-# Screenshots are taken once the status bar says a render finished: poll
-# the app log? The app logs nothing; instead poll the screen until the
-# generated pane stops changing (bounded).
+# A screenshot is taken once the screen has stopped changing (two
+# consecutive shots agree): the render has landed and been drawn. Bounded.
 settle() { # settle NAME: screenshot when two consecutive shots agree
   local prev="$OUT/.settle.png"
   import -window root "$prev"
@@ -51,11 +50,11 @@ settle() { # settle NAME: screenshot when two consecutive shots agree
   done
   echo "e2e: screen never settled for $1"; return 1
 }
-PANE="780 40 1270 360"   # the generated photo's pane (window at 0,0, 1280×760)
+PANE="780 80 1270 390"   # the generated photo's pane (window at 0,0, 1280×760, below the tabs)
 
 settle 0-start
 # A stroke across the canvas with the round brush, in another class.
-xdotool mousemove --sync 20 640 click 1          # class 1 in the palette
+xdotool mousemove --sync 20 677 click 1          # "class 2" in the palette (Paint tab)
 xdotool mousemove --sync 300 300 mousedown 1
 for x in $(seq 320 20 640); do xdotool mousemove --sync $x $((300 + (x - 300) / 4)); done
 xdotool mouseup 1
