@@ -39,6 +39,8 @@ func runTrain(args []string, stdout io.Writer) error {
 	beta2 := fs.Float64("beta2", -1, "Adam β2 (default 0.9 with TTUR as the official code, 0.999 without; the paper states 0.999)")
 	lambdaFeat := fs.Float64("lambda-feat", 10, "feature matching loss weight (0: off)")
 	lambdaKLD := fs.Float64("lambda-kld", 0.05, "KL divergence weight (VAE models)")
+	vgg := fs.String("vgg", "", "torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth): add the VGG perceptual loss to G's (off without)")
+	lambdaVGG := fs.Float64("lambda-vgg", 10, "VGG perceptual loss weight (with --vgg)")
 	seed := fs.Int64("seed", 1, "seed of the initial weights, data order, augmentation and noise")
 	noFlip := fs.Bool("no-flip", false, "no random horizontal flips")
 	loadScale := fs.Float64("load-scale", train.DefaultLoadScale, "resize to this × the crop size before the random crop (286/256)")
@@ -74,7 +76,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		if opt, err = train.ReadOptions(*out); err != nil {
 			return err
 		}
-		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld"} {
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg"} {
 			if set[n] {
 				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
 			}
@@ -185,6 +187,7 @@ func runTrain(args []string, stdout io.Writer) error {
 			opt.Beta2 = *beta2
 		}
 		opt.LambdaFeat, opt.LambdaKLD = *lambdaFeat, *lambdaKLD
+		opt.VGG, opt.LambdaVGG = *vgg, *lambdaVGG
 		opt.Seed = *seed
 		opt.Augment = train.Augment{LoadScale: *loadScale, NoFlip: *noFlip}
 		opt.CheckpointEvery, opt.Keep, opt.SampleEvery = *ckEvery, *keep, *sampleEvery

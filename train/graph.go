@@ -17,12 +17,13 @@ type Losses struct {
 	GAN     float64 `json:"G_GAN"`
 	GANFeat float64 `json:"G_GAN_Feat"`
 	KLD     float64 `json:"G_KLD"`
+	VGG     float64 `json:"G_VGG,omitempty"` // with --vgg (see vgg.go)
 	DFake   float64 `json:"D_Fake"`
 	DReal   float64 `json:"D_real"`
 }
 
 // G is the generator's total loss.
-func (l Losses) G() float64 { return l.GAN + l.GANFeat + l.KLD }
+func (l Losses) G() float64 { return l.GAN + l.GANFeat + l.KLD + l.VGG }
 
 // D is the discriminator's total loss.
 func (l Losses) D() float64 { return l.DFake + l.DReal }
@@ -31,6 +32,10 @@ func (l Losses) D() float64 { return l.DFake + l.DReal }
 type lossWeights struct {
 	Feat float64 // feature matching (official lambda_feat, 10; 0 = off)
 	KLD  float64 // KL divergence (official lambda_kld, 0.05)
+	// VGG weighs the VGG19 perceptual loss on vgg's weights (official
+	// lambda_vgg, 10); off when vgg is nil.
+	VGG float64
+	vgg *VGG
 }
 
 // stepGraph is one compiled training graph for a fixed micro-batch size:
@@ -59,6 +64,9 @@ type stepGraph struct {
 	styT  *tensor.Dense
 	epsT  *tensor.Dense
 	realT *tensor.Dense
+	// realImg is the real image [N, 3, H, W] for the VGG loss (nil without).
+	realImg  *G.Node
+	realImgT *tensor.Dense
 }
 
 // which says which player a stepGraph trains.
@@ -150,6 +158,9 @@ func buildStep(c model.Config, n int, p model.Params, w which, lw lossWeights, l
 		s.epsT = tensor.New(tensor.WithShape(n, c.ZDim), tensor.Of(tensor.Float32))
 	}
 	s.realT = tensor.New(tensor.WithShape(n, c.DInputNC(), h, wd), tensor.Of(tensor.Float32))
+	if s.realImg != nil {
+		s.realImgT = tensor.New(tensor.WithShape(n, 3, h, wd), tensor.Of(tensor.Float32))
+	}
 	return s, nil
 }
 
@@ -232,6 +243,21 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 		}
 		s.terms["G_KLD"] = kld
 		if total, err = G.Add(total, kld); err != nil {
+			return err
+		}
+	}
+	if lw.vgg != nil && lw.VGG > 0 {
+		sh := s.gen.Out.Shape()
+		s.realImg = G.NewTensor(s.g, tensor.Float32, 4, G.WithShape(sh...), G.WithName("real_image"))
+		l, err := lw.vgg.in(s.g).loss(s.gen.Out, s.realImg)
+		if err != nil {
+			return err
+		}
+		if l, err = G.Mul(l, G.NewConstant(float32(lw.VGG))); err != nil {
+			return err
+		}
+		s.terms["G_VGG"] = l
+		if total, err = G.Add(total, l); err != nil {
 			return err
 		}
 	}
@@ -369,6 +395,17 @@ func (s *stepGraph) run(p *prepared, eps []float32, acc map[string][]float32, sc
 	copy(s.realT.Data().([]float32), p.realD)
 	if err := G.Let(s.realD, s.realT); err != nil {
 		return err
+	}
+	if s.realImg != nil {
+		// The RGB channels of the discriminator's real input.
+		img, sh := s.realImgT.Data().([]float32), s.realT.Shape()
+		plane, snc := sh[2]*sh[3], sh[1]-3
+		for i := 0; i < sh[0]; i++ {
+			copy(img[i*3*plane:(i+1)*3*plane], p.realD[(i*sh[1]+snc)*plane:(i+1)*sh[1]*plane])
+		}
+		if err := G.Let(s.realImg, s.realImgT); err != nil {
+			return err
+		}
 	}
 	defer s.vm.Reset()
 	if err := s.vm.RunAll(); err != nil {

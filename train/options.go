@@ -45,6 +45,11 @@ type Options struct {
 	// (0.05).
 	LambdaFeat float64 `json:"lambda_feat"`
 	LambdaKLD  float64 `json:"lambda_kld"`
+	// VGG is torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth);
+	// when set the generator also descends the VGG perceptual loss
+	// weighed by LambdaVGG (official lambda_vgg, 10). Off by default.
+	VGG       string  `json:"vgg,omitempty"`
+	LambdaVGG float64 `json:"lambda_vgg,omitempty"`
 
 	// Seed fixes the initial weights, the data order, the augmentation and
 	// the VAE noise.
@@ -82,7 +87,7 @@ func DefaultOptions(c model.Config) Options {
 	return Options{
 		Model: c, Batch: 1, Accum: 1, Steps: 1000,
 		LR: 2e-4, TTUR: true, Beta1: 0, Beta2: 0.9,
-		LambdaFeat: 10, LambdaKLD: 0.05,
+		LambdaFeat: 10, LambdaKLD: 0.05, LambdaVGG: 10,
 		Seed:    1,
 		Augment: Augment{LoadScale: DefaultLoadScale},
 		Keep:    3, Samples: 4, Styles: 3,
@@ -108,7 +113,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
 	case o.Beta1 < 0 || o.Beta1 >= 1 || o.Beta2 < 0 || o.Beta2 >= 1:
 		return fmt.Errorf("Adam β (%g, %g) must lie in [0, 1)", o.Beta1, o.Beta2)
-	case o.LambdaFeat < 0 || o.LambdaKLD < 0:
+	case o.LambdaFeat < 0 || o.LambdaKLD < 0 || o.LambdaVGG < 0:
 		return fmt.Errorf("loss weights must not be negative")
 	case o.Keep < 1:
 		return fmt.Errorf("keep %d checkpoints: must be at least 1", o.Keep)
