@@ -350,8 +350,9 @@ func (e *engine) alloc() {
 		if b.conv1.wino == nil {
 			nt = max(nt, mid*g.Plane)
 		}
-		// conv_s modulates its input in chunks of at least 32 channels.
-		if b.convS != nil {
+		// conv_s modulates its input in chunks of at least 32 channels
+		// (unless the engine's GEMM does it while packing).
+		if b.convS != nil && !(engOwnGemm && engGemmKernel()) {
 			nt = max(nt, min(b.Fin, 32)*g.Plane)
 		}
 		ndx = max(ndx, mid*g.Plane)
@@ -676,6 +677,57 @@ func (e *engine) conv3(g engGeom, cv *engConv, in []float32, pre *winoPre, beta 
 	engParallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
 }
 
+// convS writes conv_s(norm_s(x)) (1×1, no bias) to out over the GEMM
+// span. With the engine's own GEMM the modulation is done as B is packed;
+// otherwise in chunks of input channels that fit e.t.
+func (e *engine) convS(g engGeom, b *engBlock, x, ab, mean, rstd, out []float32) {
+	cv, fin := b.convS, b.Fin
+	o := g.origin()
+	if engOwnGemm && engGemmKernel() {
+		engParallel(engWorkers(), func(lo, hi int) {
+			w := engWorkers()
+			j0, j1 := g.span()*lo/w, g.span()*hi/w
+			pack := func(dst []float32, k0, kc, p0, nc int) {
+				for jp := 0; jp < nc; jp += gemmNR {
+					nr := min(gemmNR, nc-jp)
+					panel := dst[(jp/gemmNR)*kc*gemmNR : (jp/gemmNR+1)*kc*gemmNR]
+					q := o + j0 + p0 + jp
+					for kk := 0; kk < kc; kk++ {
+						ch := k0 + kk
+						xs := x[ch*g.Plane+q : ch*g.Plane+q+nr]
+						as := ab[ch*g.Plane+q : ch*g.Plane+q+nr]
+						bs := ab[(fin+ch)*g.Plane+q : (fin+ch)*g.Plane+q+nr]
+						d := panel[kk*gemmNR : kk*gemmNR+gemmNR]
+						if mean == nil {
+							for j, v := range xs {
+								d[j] = v*as[j] + bs[j]
+							}
+						} else {
+							m, r := mean[ch], rstd[ch]
+							for j, v := range xs {
+								d[j] = (v-m)*r*as[j] + bs[j]
+							}
+						}
+						clear(d[nr:])
+					}
+				}
+			}
+			engSgemmGoB(cv.out, j1-j0, fin, cv.alpha, cv.w, fin, pack, 0, out[o+j0:], g.Plane)
+		})
+		return
+	}
+	kc := min(fin, len(e.t)/g.Plane)
+	for c0 := 0; c0 < fin; c0 += kc {
+		c1 := min(fin, c0+kc)
+		engModulateRange(g, x, ab, fin, c0, c1, mean, rstd, false, e.t)
+		var beta float32
+		if c0 > 0 {
+			beta = 1
+		}
+		engPsgemm(cv.out, g.span(), c1-c0, cv.alpha, cv.w[c0:], fin, e.t[o:], g.Plane, beta, out[o:], g.Plane)
+	}
+}
+
 // trunk runs the main path from z (or the cached fc output) with the
 // item's cached modulations, writing the image [3, H, W] to dst.
 func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []float32) error {
@@ -718,17 +770,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		ts := engTraceStep(b.Name+" up/stats", tb)
 		res, learned := cur, b.convS != nil
 		if learned {
-			// conv_s(norm_s(x)), in chunks of input channels that fit e.t.
-			kc := min(b.Fin, len(e.t)/g.Plane)
-			for c0 := 0; c0 < b.Fin; c0 += kc {
-				c1 := min(b.Fin, c0+kc)
-				engModulateRange(g, cur, it.ab[b.normS], b.Fin, c0, c1, mean, rstd, false, e.t)
-				var beta float32
-				if c0 > 0 {
-					beta = 1
-				}
-				engPsgemm(b.Fout, g.span(), c1-c0, b.convS.alpha, b.convS.w[c0:], b.Fin, e.t[g.origin():], g.Plane, beta, other[g.origin():], g.Plane)
-			}
+			e.convS(g, b, cur, it.ab[b.normS], mean, rstd, other)
 			engParallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
 			ts = engTraceStep(b.Name+" conv_s", ts)
 			res = other
@@ -746,6 +788,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		}
 	}
 	// out = tanh(conv_img(lrelu(x)))
+	tf := time.Now()
 	g := gPrev
 	nf := finalNC(c)
 	engParallel(nf, func(lo, hi int) {
@@ -754,7 +797,10 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 			x[i] = engLeaky(v)
 		}
 	})
+	tf = engTraceStep("final lrelu", tf)
 	e.conv3(g, e.convImg, cur, nil, 0, e.dx)
+	tf = engTraceStep("final conv_img", tf)
+	defer engTraceStep("final tanh", tf)
 	engParallel(3*g.H, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ch, y := r/g.H, r%g.H

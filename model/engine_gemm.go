@@ -51,6 +51,16 @@ func engGemmKernel() bool { return engHaveFMA }
 
 // engSgemmGo is C = alpha·A·B + beta·C (row-major, no transposes).
 func engSgemmGo(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	engSgemmGoB(m, n, k, alpha, a, lda, func(dst []float32, k0, kc, j0, nc int) { packB(dst, b, ldb, k0, kc, j0, nc) }, beta, c, ldc)
+}
+
+// gemmPacker writes rows [k0, k0+kc) × columns [j0, j0+nc) of a GEMM's
+// B into dst in panels of gemmNR columns, [panel][kk][gemmNR], zero-padded
+// (as packB does for a stored B): it lets a caller build B as it packs it.
+type gemmPacker func(dst []float32, k0, kc, j0, nc int)
+
+// engSgemmGoB is engSgemmGo with B given by its packer.
+func engSgemmGoB(m, n, k int, alpha float32, a []float32, lda int, pack gemmPacker, beta float32, c []float32, ldc int) {
 	if beta != 1 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -72,7 +82,7 @@ func engSgemmGo(m, n, k int, alpha float32, a []float32, lda int, b []float32, l
 		nc := min(gemmNC, n-j0)
 		for k0 := 0; k0 < k; k0 += gemmKC {
 			kc := min(gemmKC, k-k0)
-			packB(buf.b, b, ldb, k0, kc, j0, nc)
+			pack(buf.b, k0, kc, j0, nc)
 			// Full panels of 6 or 12 rows of A are read in place (A is
 			// often the stored weights: packing them each call would cost
 			// as much as half the multiplies); the last, partial panel is

@@ -153,6 +153,33 @@ func TestEngineMatchesGraph(t *testing.T) {
 	}
 }
 
+// TestEngineBLASPath runs the engine on the build's BLAS instead of its
+// own GEMM kernel (the path of CPUs without AVX2), against the graph.
+func TestEngineBLASPath(t *testing.T) {
+	if !engOwnGemm {
+		t.Skip("the build's BLAS is the default path here")
+	}
+	engOwnGemm = false
+	defer func() { engOwnGemm = true }()
+	ctx := context.Background()
+	for i, c := range engineConfigs()[:2] {
+		m := engineTestModel(t, c, int64(40+i))
+		l := engBlobLabels(c, 1, rand.New(rand.NewSource(int64(i))))
+		z := m.RandomZ(1, 3)
+		want, err := m.GenerateGraph(ctx, l, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Generate(ctx, l, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+			t.Fatalf("%s: engine on BLAS vs graph: max abs diff %.3g", c.Name, d)
+		}
+	}
+}
+
 // TestEngineIncremental paints random strokes, including ones that touch
 // edges and corners, and checks every cached or incremental render against
 // a render from scratch; also new styles on the same labels.

@@ -93,7 +93,7 @@ type winoScratch struct {
 // winoBandTiles is how many tiles a band holds at most, so that the
 // transformed inputs and GEMM outputs of a band stay a few MB.
 func winoBandTiles(out, in, tw int) int {
-	n := max(1, (6<<20)/(36*max(out, in)))
+	n := max(1, (2<<20)/(36*max(out, in)))
 	rows := max(1, n/tw)
 	return rows * tw
 }
