@@ -310,7 +310,11 @@ func newEngine(c Config, p Params) (*engine, error) {
 		}
 		e.blocks = append(e.blocks, b)
 	}
-	if e.convImg, err = conv("conv_img", false, true, engTap); err != nil {
+	imgKind := engTap
+	if gl := e.scales[len(e.scales)-1].g; engUseWinograd(gl, 3, finalNC(c), engWinoSpadeBudget) {
+		imgKind = engWino
+	}
+	if e.convImg, err = conv("conv_img", false, true, imgKind); err != nil {
 		return nil, err
 	}
 	if c.UseVAE {
