@@ -421,7 +421,7 @@ func (e *engine) generate(ctx context.Context, l *Labels, z []float32) (*Image, 
 	c := e.c
 	H, W := c.Height(), c.Width
 	img := &Image{N: l.N, H: H, W: W, Pix: make([]float32, l.N*3*H*W)}
-	if engBLASSerial != nil {
+	if engBLASSerial != nil && !(engOwnGemm && engGemmKernel()) {
 		defer engBLASSerial()()
 	}
 	for n := 0; n < l.N; n++ {
