@@ -241,6 +241,36 @@ func TestEngineIncremental(t *testing.T) {
 	}
 }
 
+// TestEngineBatch checks a batch of two whose items change separately.
+func TestEngineBatch(t *testing.T) {
+	ctx := context.Background()
+	for i, c := range []Config{engineConfigs()[1], engineConfigs()[2]} {
+		m := engineTestModel(t, c, int64(60+i))
+		ref := engineTestModel(t, c, int64(60+i))
+		rng := rand.New(rand.NewSource(int64(7 + i)))
+		l := engBlobLabels(c, 2, rng)
+		z := m.RandomZ(2, 1)
+		for step := 0; step < 4; step++ {
+			if step > 0 {
+				item := step % 2
+				engPaint(l, item, engRandRect(rng, c.Height(), c.Width, 8), uint8(rng.Intn(c.NumClasses())), int32(step))
+			}
+			got, err := m.Generate(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref.DropCache()
+			want, err := ref.Generate(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+				t.Fatalf("%s step %d: max abs diff %.3g from scratch", c.Name, step, d)
+			}
+		}
+	}
+}
+
 // TestEngineCancel checks that a render cancelled half way keeps its label
 // work consistent: the next render equals one from scratch.
 func TestEngineCancel(t *testing.T) {
