@@ -5,6 +5,7 @@ package nd
 
 import (
 	"fmt"
+	"math"
 )
 
 // DType is the element type of an Array.
@@ -75,4 +76,26 @@ func ShapeString(shape []int) string {
 		s += ","
 	}
 	return s + ")"
+}
+
+// HalfToFloat32 converts IEEE 754 binary16 bits to a float32 (the float16
+// tensors of npy, safetensors and .pth files).
+func HalfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	case exp != 0: // normal
+		return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+	case frac == 0: // signed zero
+		return math.Float32frombits(sign)
+	}
+	e := uint32(113) // subnormal half: normalise it, float32 has the range
+	for frac&0x400 == 0 {
+		frac <<= 1
+		e--
+	}
+	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }

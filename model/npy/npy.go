@@ -182,7 +182,7 @@ func decode(b []byte, d dtype, shape []int) (*nd.Array, error) {
 		switch d.size {
 		case 2:
 			for i := range out {
-				out[i] = halfToFloat32(d.order.Uint16(b[2*i:]))
+				out[i] = nd.HalfToFloat32(d.order.Uint16(b[2*i:]))
 			}
 		case 4:
 			for i := range out {
@@ -230,28 +230,6 @@ func decode(b []byte, d dtype, shape []int) (*nd.Array, error) {
 		}
 	}
 	return nd.NewI64(shape, out)
-}
-
-// halfToFloat32 converts IEEE 754 binary16 bits to a float32.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-	case frac == 0: // signed zero
-		return math.Float32frombits(sign)
-	}
-	// Subnormal half: normalise it, float32 has the range.
-	e := uint32(113)
-	for frac&0x400 == 0 {
-		frac <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }
 
 func readHeader(r io.Reader) (header, error) {

@@ -274,15 +274,15 @@ func TestHalfToFloat32(t *testing.T) {
 		{0xfc00, float32(math.Inf(-1))},
 	}
 	for _, tt := range tests {
-		if got := halfToFloat32(tt.bits); got != tt.want {
-			t.Errorf("halfToFloat32(%#04x) = %v, want %v", tt.bits, got, tt.want)
+		if got := nd.HalfToFloat32(tt.bits); got != tt.want {
+			t.Errorf("nd.HalfToFloat32(%#04x) = %v, want %v", tt.bits, got, tt.want)
 		}
 	}
-	if got := halfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
-		t.Errorf("halfToFloat32(NaN) = %v", got)
+	if got := nd.HalfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
+		t.Errorf("nd.HalfToFloat32(NaN) = %v", got)
 	}
-	if got := halfToFloat32(0x8000); math.Float32bits(got) != 0x80000000 {
-		t.Errorf("halfToFloat32(-0) = %v", got)
+	if got := nd.HalfToFloat32(0x8000); math.Float32bits(got) != 0x80000000 {
+		t.Errorf("nd.HalfToFloat32(-0) = %v", got)
 	}
 }
 

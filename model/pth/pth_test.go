@@ -440,12 +440,12 @@ func TestHalfToFloat32(t *testing.T) {
 		0x7c00: float32(math.Inf(1)), 0xfc00: float32(math.Inf(-1)),
 	}
 	for bits, want := range tests {
-		if got := halfToFloat32(bits); got != want {
-			t.Errorf("halfToFloat32(%#04x) = %v, want %v", bits, got, want)
+		if got := nd.HalfToFloat32(bits); got != want {
+			t.Errorf("nd.HalfToFloat32(%#04x) = %v, want %v", bits, got, want)
 		}
 	}
-	if got := halfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
-		t.Errorf("halfToFloat32(NaN) = %v", got)
+	if got := nd.HalfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
+		t.Errorf("nd.HalfToFloat32(NaN) = %v", got)
 	}
 }
 

@@ -254,7 +254,7 @@ func materialise(t *tensorRef, budget *int) (*nd.Array, error) {
 		case "DoubleStorage":
 			get = func(p int) float32 { return float32(math.Float64frombits(le.Uint64(data[8*p:]))) }
 		case "HalfStorage":
-			get = func(p int) float32 { return halfToFloat32(le.Uint16(data[2*p:])) }
+			get = func(p int) float32 { return nd.HalfToFloat32(le.Uint16(data[2*p:])) }
 		case "BFloat16Storage":
 			get = func(p int) float32 { return math.Float32frombits(uint32(le.Uint16(data[2*p:])) << 16) }
 		}
@@ -290,25 +290,4 @@ func materialise(t *tensorRef, budget *int) (*nd.Array, error) {
 		next()
 	}
 	return nd.NewI64(t.size, out)
-}
-
-// halfToFloat32 converts IEEE 754 binary16 bits to a float32.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-	case frac == 0: // signed zero
-		return math.Float32frombits(sign)
-	}
-	e := uint32(113) // subnormal half: normalise it
-	for frac&0x400 == 0 {
-		frac <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }

@@ -327,7 +327,7 @@ func readTensor(r io.Reader, e entry) (*nd.Array, error) {
 			case "F32":
 				f32[j] = math.Float32frombits(binary.LittleEndian.Uint32(p))
 			case "F16":
-				f32[j] = halfToFloat32(binary.LittleEndian.Uint16(p))
+				f32[j] = nd.HalfToFloat32(binary.LittleEndian.Uint16(p))
 			case "BF16":
 				f32[j] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(p)) << 16)
 			case "I64":
@@ -362,27 +362,6 @@ func readTensor(r io.Reader, e entry) (*nd.Array, error) {
 		return nd.NewF32(e.shape, f32)
 	}
 	return nd.NewI64(e.shape, i64)
-}
-
-// halfToFloat32 converts IEEE 754 binary16 bits to a float32.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-	case frac == 0: // signed zero
-		return math.Float32frombits(sign)
-	}
-	e := uint32(113) // subnormal half: normalise it
-	for frac&0x400 == 0 {
-		frac <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }
 
 // WriteFile writes the tensors to path atomically: it writes a temporary
