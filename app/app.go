@@ -505,7 +505,7 @@ func (u *ui) setStatus(s string) {
 		}
 	}
 	tool := u.toolGroup.Selected
-	u.status.SetText(fmt.Sprintf("%s · %s · tool: %s · %s", s, name, tool, model.BLASName))
+	u.status.SetText(fmt.Sprintf("%s · %s · tool: %s · GEMM: %s", s, name, tool, model.EngineGEMM()))
 }
 
 // ---- menus, keys, drops ----
