@@ -7,12 +7,13 @@ import (
 	"io"
 	"runtime"
 	"sync"
-	"unsafe"
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"spadepaint/model/ops"
 )
 
 // trainConv2d is the 2-D convolution of training graphs: x [N, C, H, W]
@@ -205,7 +206,7 @@ func (o *tcOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	shape := o.outShape(g)
 	size := shape.TotalSize()
-	if cap(o.buf) < size || tcOverlaps(o.buf[:size], in) {
+	if cap(o.buf) < size || ops.OverlapsAny(o.buf[:size], in) {
 		o.buf = make([]float32, size)
 	}
 	out := o.buf[:size]
@@ -433,22 +434,3 @@ func tcParallel(n, perUnit int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
-// tcOverlaps reports whether out shares memory with any input (a value
-// Let from an earlier output must not be overwritten).
-func tcOverlaps(out []float32, in [][]float32) bool {
-	if len(out) == 0 {
-		return false
-	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(out)))
-	hi := lo + uintptr(len(out))*4
-	for _, s := range in {
-		if len(s) == 0 {
-			continue
-		}
-		a := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
-		if a < hi && lo < a+uintptr(len(s))*4 {
-			return true
-		}
-	}
-	return false
-}

@@ -102,7 +102,7 @@ func (o *op) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	size := outShape.TotalSize()
-	if cap(o.buf) < size || overlapsAny(o.buf[:size], in) {
+	if cap(o.buf) < size || OverlapsAny(o.buf[:size], in) {
 		o.buf = make([]float32, size)
 	}
 	out := o.buf[:size]
@@ -123,7 +123,7 @@ func (o *op) UsePreallocDo(prealloc gorgonia.Value, vals ...gorgonia.Value) (gor
 		return nil, fmt.Errorf("%s: preallocated value does not fit", o.k.name())
 	}
 	out, ok := d.Data().([]float32)
-	if !ok || len(out) != outShape.TotalSize() || overlapsAny(out, in) {
+	if !ok || len(out) != outShape.TotalSize() || OverlapsAny(out, in) {
 		return nil, fmt.Errorf("%s: preallocated value does not fit", o.k.name())
 	}
 	o.k.compute(out, outShape, in, shapes)
@@ -171,7 +171,7 @@ func float32s(v gorgonia.Value) ([]float32, tensor.Shape, error) {
 // overlapsAny reports whether out shares memory with any of in. A user
 // may Let an input be a tensor that was an op's output in the previous
 // run; writing the new output over it would corrupt the input.
-func overlapsAny(out []float32, in [][]float32) bool {
+func OverlapsAny(out []float32, in [][]float32) bool {
 	if len(out) == 0 {
 		return false
 	}
