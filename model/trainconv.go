@@ -433,4 +433,3 @@ func tcParallel(n, perUnit int, body func(lo, hi int)) {
 	body(0, n/w)
 	wg.Wait()
 }
-
