@@ -116,15 +116,7 @@ func (b *builder) spectralNode(prefix string) (*G.Node, error) {
 
 // resolveSpectral stores W_orig/σ under prefix.weight in dst.
 func resolveSpectral(p, dst Params, prefix string) error {
-	orig, err := p.F32(prefix + ".weight_orig")
-	if err != nil {
-		return err
-	}
-	u, err := p.F32(prefix + ".weight_u")
-	if err != nil {
-		return err
-	}
-	v, err := p.F32(prefix + ".weight_v")
+	orig, u, v, err := p.spectral(prefix)
 	if err != nil {
 		return err
 	}

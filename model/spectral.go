@@ -86,3 +86,17 @@ func normalizeInto(dst []float32, src []float64) {
 		dst[i] = float32(x / n)
 	}
 }
+
+// spectral returns a spectral-norm layer's weight_orig, u and v.
+func (p Params) spectral(prefix string) (orig, u, v []float32, err error) {
+	if orig, err = p.F32(prefix + ".weight_orig"); err != nil {
+		return nil, nil, nil, err
+	}
+	if u, err = p.F32(prefix + ".weight_u"); err != nil {
+		return nil, nil, nil, err
+	}
+	if v, err = p.F32(prefix + ".weight_v"); err != nil {
+		return nil, nil, nil, err
+	}
+	return orig, u, v, nil
+}

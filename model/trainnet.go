@@ -99,15 +99,7 @@ func PowerIterate(p Params) error {
 		if !ok {
 			continue
 		}
-		w, err := p.F32(k)
-		if err != nil {
-			return err
-		}
-		u, err := p.F32(prefix + ".weight_u")
-		if err != nil {
-			return err
-		}
-		v, err := p.F32(prefix + ".weight_v")
+		w, u, v, err := p.spectral(prefix)
 		if err != nil {
 			return err
 		}
