@@ -5,7 +5,6 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
-	"runtime"
 	"sync"
 
 	"github.com/chewxy/hm"
@@ -333,7 +332,7 @@ func (o *tcOp) gradX(g tcGeom, w, dy, dx []float32) {
 // x[c][oy·s − p + ky][ox·s − p + kx], 0 outside the image.
 func tcIm2col(g tcGeom, x, col []float32, r0, r1 int) {
 	cols := (r1 - r0) * g.ow
-	tcParallel(g.c, g.k*g.k*cols, func(c0, c1 int) {
+	ops.ParallelFor(g.c, g.c*g.k*g.k*cols, func(c0, c1 int) {
 		for c := c0; c < c1; c++ {
 			plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
 			for ky := 0; ky < g.k; ky++ {
@@ -376,7 +375,7 @@ func tcIm2col(g tcGeom, x, col []float32, r0, r1 int) {
 // tcCol2im adds col (as im2col lays it out) back into the image gradient dx.
 func tcCol2im(g tcGeom, col, dx []float32, r0, r1 int) {
 	cols := (r1 - r0) * g.ow
-	tcParallel(g.c, g.k*g.k*cols, func(c0, c1 int) {
+	ops.ParallelFor(g.c, g.c*g.k*g.k*cols, func(c0, c1 int) {
 		for c := c0; c < c1; c++ {
 			plane := dx[c*g.h*g.w : (c+1)*g.h*g.w]
 			for ky := 0; ky < g.k; ky++ {
@@ -411,25 +410,4 @@ func tcCol2im(g tcGeom, col, dx []float32, r0, r1 int) {
 			}
 		}
 	})
-}
-
-// tcParallel splits [0, n) over GOMAXPROCS goroutines when the work
-// (elements touched per unit times n) is worth it.
-func tcParallel(n, perUnit int, body func(lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n)
-	if w <= 1 || n*perUnit < 1<<15 {
-		body(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	for i := 1; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		go func() {
-			defer wg.Done()
-			body(lo, hi)
-		}()
-	}
-	body(0, n/w)
-	wg.Wait()
 }

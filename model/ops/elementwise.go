@@ -109,7 +109,7 @@ func (k addBias) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (addBias) compute(y []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	x, b := in[0], in[1]
 	c, hw := shapes[0][1], shapes[0][2]*shapes[0][3]
-	parallelFor(shapes[0][0]*c, len(y), func(lo, hi int) {
+	ParallelFor(shapes[0][0]*c, len(y), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			v := b[p%c]
 			xs, ys := x[p*hw:(p+1)*hw], y[p*hw:(p+1)*hw]
@@ -143,7 +143,7 @@ func (k biasGrad) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (biasGrad) compute(db []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	dy := in[0]
 	n, c, hw := shapes[0][0], shapes[0][1], shapes[0][2]*shapes[0][3]
-	parallelFor(c, len(dy), func(lo, hi int) {
+	ParallelFor(c, len(dy), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var s float64
 			for i := 0; i < n; i++ {

@@ -111,7 +111,7 @@ func (k *norm) compute(out []float32, _ tensor.Shape, in [][]float32, shapes []t
 		k.stats.Mean = resize(k.stats.Mean, c)
 		k.stats.Var = resize(k.stats.Var, c)
 	}
-	parallelFor(c, len(x), func(lo, hi int) {
+	ParallelFor(c, len(x), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, v := moments(x, n, c, hw, ch)
 			if k.stats != nil {
@@ -169,7 +169,7 @@ func (k *normGrad) compute(out []float32, _ tensor.Shape, in [][]float32, shapes
 	x, dy := in[0], in[1]
 	n, c, hw := layout(shapes[0], k.batch)
 	m := float64(n * hw)
-	parallelFor(c, 2*len(x), func(lo, hi int) {
+	ParallelFor(c, 2*len(x), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, v := moments(x, n, c, hw, ch)
 			inv := 1 / math.Sqrt(v+float64(k.eps))
@@ -231,7 +231,7 @@ func (k *bnEval) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (k *bnEval) compute(out []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	x := in[0]
 	c, hw := shapes[0][1], shapes[0][2]*shapes[0][3]
-	parallelFor(shapes[0][0]*c, len(x), func(lo, hi int) {
+	ParallelFor(shapes[0][0]*c, len(x), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			ch := p % c
 			inv := float32(1 / math.Sqrt(float64(k.variance[ch])+float64(k.eps)))
@@ -272,7 +272,7 @@ func (k *bnEvalGrad) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (k *bnEvalGrad) compute(out []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
 	dy := in[0]
 	c, hw := shapes[0][1], shapes[0][2]*shapes[0][3]
-	parallelFor(shapes[0][0]*c, len(dy), func(lo, hi int) {
+	ParallelFor(shapes[0][0]*c, len(dy), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			inv := float32(1 / math.Sqrt(float64(k.variance[p%c])+float64(k.eps)))
 			o, d := out[p*hw:(p+1)*hw], dy[p*hw:(p+1)*hw]

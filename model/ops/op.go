@@ -251,11 +251,11 @@ func wantSame(name string, in []tensor.Shape) error {
 // pass over this many floats.
 const minParallel = 1 << 15
 
-// parallelFor calls body on [0, n) split into one contiguous range per
+// ParallelFor calls body on [0, n) split into one contiguous range per
 // GOMAXPROCS, concurrently, unless the work (in elements touched) is too
 // small to pay for the goroutines. Ranges are coarse on purpose: this
 // machine has few cores and shares them.
-func parallelFor(n, work int, body func(lo, hi int)) {
+func ParallelFor(n, work int, body func(lo, hi int)) {
 	w := runtime.GOMAXPROCS(0)
 	if w > n {
 		w = n
@@ -278,4 +278,4 @@ func parallelFor(n, work int, body func(lo, hi int)) {
 }
 
 // parallelElems is parallelFor over the elements of a flat array.
-func parallelElems(n int, body func(lo, hi int)) { parallelFor(n, n, body) }
+func parallelElems(n int, body func(lo, hi int)) { ParallelFor(n, n, body) }

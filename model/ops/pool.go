@@ -37,7 +37,7 @@ func (k *upsample) compute(y []float32, _ tensor.Shape, in [][]float32, shapes [
 	h, w := shapes[0][2], shapes[0][3]
 	ow := w * f
 	planes := shapes[0][0] * shapes[0][1]
-	parallelFor(planes, len(y), func(lo, hi int) {
+	ParallelFor(planes, len(y), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp, yp := x[p*h*w:(p+1)*h*w], y[p*h*w*f*f:(p+1)*h*w*f*f]
 			for i := 0; i < h; i++ {
@@ -91,7 +91,7 @@ func (k *upsampleGrad) compute(dx []float32, outShape tensor.Shape, in [][]float
 	h, w := outShape[2], outShape[3]
 	ow := w * f
 	planes := outShape[0] * outShape[1]
-	parallelFor(planes, len(dy), func(lo, hi int) {
+	ParallelFor(planes, len(dy), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			dxp, dyp := dx[p*h*w:(p+1)*h*w], dy[p*h*w*f*f:(p+1)*h*w*f*f]
 			for i := 0; i < h; i++ {
@@ -179,7 +179,7 @@ func (k *avgPool) compute(y []float32, outShape tensor.Shape, in [][]float32, sh
 	oh, ow := outShape[2], outShape[3]
 	rows, cols := k.spans(oh, h), k.spans(ow, w)
 	planes := outShape[0] * outShape[1]
-	parallelFor(planes, len(x), func(lo, hi int) {
+	ParallelFor(planes, len(x), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp, yp := x[p*h*w:(p+1)*h*w], y[p*oh*ow:(p+1)*oh*ow]
 			for i, rs := range rows {
@@ -241,7 +241,7 @@ func (k *avgPoolGrad) compute(dx []float32, outShape tensor.Shape, in [][]float3
 	oh, ow := shapes[1][2], shapes[1][3]
 	rows, cols := fwd.spans(oh, h), fwd.spans(ow, w)
 	planes := outShape[0] * outShape[1]
-	parallelFor(planes, len(dx), func(lo, hi int) {
+	ParallelFor(planes, len(dx), func(lo, hi int) {
 		g := make([]float32, ow)
 		for p := lo; p < hi; p++ {
 			dxp, dyp := dx[p*h*w:(p+1)*h*w], dy[p*oh*ow:(p+1)*oh*ow]

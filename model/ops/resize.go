@@ -17,7 +17,7 @@ func ResizeNearest(src []float32, n, c, h, w, oh, ow int) []float32 {
 	checkResize("ResizeNearest", src, n, c, h, w, oh, ow)
 	rows, cols := nearestIndex(h, oh), nearestIndex(w, ow)
 	dst := make([]float32, n*c*oh*ow)
-	parallelFor(n*c, len(dst), func(lo, hi int) {
+	ParallelFor(n*c, len(dst), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			sp, dp := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
 			for i, r := range rows {
@@ -60,7 +60,7 @@ func ResizeBilinear(src []float32, n, c, h, w, oh, ow int) []float32 {
 	checkResize("ResizeBilinear", src, n, c, h, w, oh, ow)
 	rows, cols := linearTaps(h, oh), linearTaps(w, ow)
 	dst := make([]float32, n*c*oh*ow)
-	parallelFor(n*c, len(dst), func(lo, hi int) {
+	ParallelFor(n*c, len(dst), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			sp, dp := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
 			for i, r := range rows {
