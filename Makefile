@@ -16,7 +16,7 @@ ifeq ($(HAVE_OPENBLAS),yes)
   export CGO_LDFLAGS := -lopenblas
 endif
 
-.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model gallery
+.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model gallery style-presets
 
 all: build
 
@@ -67,6 +67,11 @@ default-model: build
 	./$(BIN) train --data synthetic --preset landscape --size 128 --steps 7000 --decay 2500 \
 	  --seed 1 --checkpoint-every 100 --sample-every 250 --out runs/default
 	cp runs/default/model.safetensors assets/models/default.safetensors
+
+# The generated style presets (assets/styles/gen-*.jpg): one scene in each
+# of the landscape generator's named looks.
+style-presets: build
+	./$(BIN) dataset presets --out assets/styles
 
 # Contact sheet of the embedded model on held-out landscapes (README).
 gallery: build
