@@ -32,6 +32,7 @@ type Model struct {
 	gens     map[int]*genRunner
 	encs     map[int]*encRunner
 	eng      *engine
+	backend  Backend // when set, Generate, Encode and DropCache run there
 }
 
 // NewModel checks the weights against the config and prepares inference.
@@ -103,6 +104,9 @@ func (m *Model) Generate(ctx context.Context, l *Labels, z []float32) (*Image, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if m.backend != nil {
+		return m.backend.Generate(ctx, l, z)
+	}
 	if m.eng == nil {
 		e, err := newEngine(m.Config, m.G)
 		if err != nil {
@@ -119,6 +123,9 @@ func (m *Model) Generate(ctx context.Context, l *Labels, z []float32) (*Image, e
 func (m *Model) DropCache() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.backend != nil {
+		m.backend.DropCache()
+	}
 	if m.eng != nil {
 		m.eng.dropCache()
 	}
@@ -167,6 +174,9 @@ func (m *Model) Encode(ctx context.Context, style *Image) (mu, logvar []float32,
 	defer m.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	if m.backend != nil {
+		return m.backend.Encode(ctx, style)
 	}
 	r, err := m.encRunner(style.N)
 	if err != nil {

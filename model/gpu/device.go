@@ -104,7 +104,10 @@ func (d *Device) run(f func() error) (err error) {
 
 func (d *Device) setup() error {
 	if err := initDriver(); err != nil {
-		return fmt.Errorf("no NVIDIA driver: %w", err)
+		if errors.Is(err, cu.ErrNoDriver) {
+			return fmt.Errorf("no NVIDIA driver: %w", err)
+		}
+		return fmt.Errorf("no CUDA device: %w", err)
 	}
 	n, err := cu.NumDevices()
 	if err != nil {
