@@ -42,6 +42,7 @@ func runEval(args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	samples := fs.String("samples", "", "write a contact sheet (PNG) of the first scenes: labels | photo | style reference | output | random-z outputs")
+	dev := deviceFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: spadepaint eval [flags]            evaluate a model")
 		fmt.Fprintln(fs.Output(), "       spadepaint eval seg [flags]        score the segmentation network on real scenes")
@@ -62,6 +63,8 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	useDevice(os.Stderr, m, *dev, "rendering")
+	defer m.SetBackend(nil)
 	seg, err := loadSeg(*segPath)
 	if err != nil {
 		return err

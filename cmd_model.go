@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"spadepaint/model"
 	"spadepaint/model/nd"
@@ -54,6 +55,7 @@ func runRender(args []string, stdout io.Writer) error {
 	stylePath := fs.String("style", "", "style image (PNG, JPEG) or .npy float32 (N,3,H,W) in [-1,1]; z = its μ")
 	seed := fs.Int64("seed", 0, "random style seed (when neither --z nor --style is given)")
 	out := fs.String("out", "", "output: .png/.jpg (one file per item) or .npy float32 (N,3,H,W)")
+	dev := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +69,8 @@ func runRender(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	useDevice(os.Stderr, m, *dev, "rendering")
+	defer m.SetBackend(nil)
 	l, err := model.ReadLabels(*labelsPath)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"spadepaint/model"
+	"spadepaint/model/device"
 	"spadepaint/train"
 )
 
@@ -57,6 +58,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	resume := fs.Bool("resume", false, "continue the run in --out from its last complete checkpoint (--steps/--epochs may extend it)")
 	from := fs.String("from", "", "start G and E from this model (.safetensors from spadepaint import or an earlier run)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	dev := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -221,10 +223,26 @@ func runTrain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The device is the machine's, not the run's: it is not in the run's
+	// config, and a run may resume on another.
+	blasName := model.BLASName
+	desc, restore, err := device.Use(*dev)
+	if err != nil {
+		gpuUnavailable(os.Stderr, err, "training")
+	} else {
+		if *dev != device.CPU {
+			blasName = desc + " (" + model.BLASName + ")"
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				gpuUnavailable(os.Stderr, err, "the rest of the run went")
+			}
+		}()
+	}
 	c := opt.Model
 	fmt.Fprintf(stdout, "training %s: %d×%d, %d classes%s, ngf %d, %s norm, VAE %v; %s data, %d examples; batch %d×%d, steps %d→%d (%.2f epochs), lr G %.2g D %.2g, β (%g, %g), BLAS %s\n",
 		c.Name, c.Width, c.Height(), c.LabelNC, map[bool]string{true: " + don't care", false: ""}[c.ContainDontCare], c.NGF, c.Norm, c.UseVAE,
-		tr.Info().Format, src.Len(), opt.Batch, opt.Accum, tr.Step(), opt.Steps, tr.Epoch(opt.Steps), lrOf(opt, true), lrOf(opt, false), opt.Beta1, opt.Beta2, model.BLASName)
+		tr.Info().Format, src.Len(), opt.Batch, opt.Accum, tr.Step(), opt.Steps, tr.Epoch(opt.Steps), lrOf(opt, true), lrOf(opt, false), opt.Beta1, opt.Beta2, blasName)
 
 	tty := isTerminal(stdout)
 	last := time.Time{}
