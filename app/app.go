@@ -28,6 +28,7 @@ import (
 	"spadepaint/assets"
 	"spadepaint/canvas"
 	"spadepaint/model"
+	"spadepaint/model/device"
 )
 
 // AppID is the Fyne application id (also in FyneApp.toml).
@@ -38,6 +39,9 @@ type Options struct {
 	// ModelPath is a model to open (.safetensors, or an official .pth
 	// imported on the fly); empty means the embedded default model.
 	ModelPath string
+	// Device is where models render (and the Train tab's default): the
+	// GPU falls back to the CPU with a message when it cannot be used.
+	Device device.Kind
 }
 
 // Run opens the window and blocks until it is closed.
@@ -73,6 +77,13 @@ type ui struct {
 	className *widget.Label
 	palBox    *fyne.Container
 	search    *widget.Entry
+	devSel    *widget.Select
+
+	// device is where models render; devDesc names it for the status
+	// bar ("CPU" or the GPU's name), kept here so that the status bar
+	// never waits on a model busy rendering.
+	device  device.Kind
+	devDesc string
 
 	style      Style
 	styleThumb *fynecanvas.Image
@@ -113,6 +124,7 @@ func newUI(a fyne.App) *ui {
 
 // start loads the model, builds the window and restores an autosave.
 func (u *ui) start(o Options) {
+	u.device, u.devDesc = o.Device, device.CPUName
 	u.pal = assets.GenericPalette(1)
 	if p, err := assets.Palette(assets.Landscape); err == nil {
 		u.pal = p
@@ -193,8 +205,15 @@ func (u *ui) classByName(names ...string) int {
 
 // setModel switches to m: palette, canvas size and classes follow it.
 func (u *ui) setModel(m *model.Model, ref string) {
+	prev := u.model
+	u.attach(m, u.device)
 	u.model, u.modelRef = m, ref
 	u.renderer.SetSynth(NewModelSynth(m))
+	if prev != nil && prev != m {
+		// Frees the old model's GPU memory once a render still running
+		// on it ends (SetBackend waits for it).
+		go prev.SetBackend(nil)
+	}
 	pal := paletteFor(m.Config)
 	old := u.cw.Map()
 	u.pal = pal
@@ -239,7 +258,10 @@ func rebase(m *canvas.LabelMap, pal canvas.Palette) (*canvas.LabelMap, error) {
 
 func (u *ui) build() {
 	u.win.SetMainMenu(u.menu())
-	paint := container.NewBorder(nil, u.status, u.leftPanel(), nil,
+	u.devSel = widget.NewSelect(deviceNames(), func(s string) { u.setDevice(deviceKind(s)) })
+	u.devSel.SetSelected(deviceName(u.device)) // before OnChanged would act: u.model is not set yet
+	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("Device"), u.devSel), u.status)
+	paint := container.NewBorder(nil, bottom, u.leftPanel(), nil,
 		container.NewHSplit(u.cw, u.rightPanel()))
 	u.win.SetContent(container.NewAppTabs(container.NewTabItem("Paint", paint), u.trainTabItem()))
 	u.win.Resize(fyne.NewSize(1280, 760))
@@ -505,7 +527,62 @@ func (u *ui) setStatus(s string) {
 		}
 	}
 	tool := u.toolGroup.Selected
-	u.status.SetText(fmt.Sprintf("%s · %s · tool: %s · GEMM: %s", s, name, tool, model.EngineGEMM()))
+	where := u.devDesc
+	if where == device.CPUName {
+		where += ", GEMM: " + model.EngineGEMM()
+	}
+	u.status.SetText(fmt.Sprintf("%s · %s · %s · tool: %s", s, where, name, tool))
+}
+
+// ---- device ----
+
+func deviceName(k device.Kind) string { return strings.ToUpper(k.String()) }
+
+func deviceNames() []string {
+	var ns []string
+	for _, k := range device.Kinds() {
+		ns = append(ns, deviceName(k))
+	}
+	return ns
+}
+
+func deviceKind(name string) device.Kind {
+	k, err := device.ParseKind(name)
+	if err != nil {
+		return device.CPU
+	}
+	return k
+}
+
+// attach moves m to k. When the GPU cannot be used the user is told why
+// and m renders on the CPU; the device choice falls back to the CPU too,
+// so that the next model does not fail the same way.
+func (u *ui) attach(m *model.Model, k device.Kind) {
+	desc, err := device.Attach(m, k)
+	if err != nil {
+		dialog.ShowError(fmt.Errorf("GPU unavailable (%w); rendering on the CPU", err), u.win)
+		desc, k = device.CPUName, device.CPU
+	}
+	u.device, u.devDesc = k, desc
+	if u.devSel != nil && u.devSel.Selected != deviceName(k) {
+		u.devSel.Selected = deviceName(k) // shown without calling OnChanged again
+		u.devSel.Refresh()
+	}
+}
+
+// setDevice is the device chooser's action: the open model moves there
+// and renders again.
+func (u *ui) setDevice(k device.Kind) {
+	if u.model == nil {
+		u.device = k
+		return
+	}
+	if k == u.device {
+		return
+	}
+	u.attach(u.model, k)
+	u.setStatus("device: " + u.devDesc)
+	u.requestRender()
 }
 
 // ---- menus, keys, drops ----

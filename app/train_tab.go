@@ -23,6 +23,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"spadepaint/model"
+	"spadepaint/model/device"
 	"spadepaint/train"
 	"spadepaint/train/landscape"
 )
@@ -63,6 +64,7 @@ type trainTab struct {
 	batch      *widget.Entry
 	steps      *widget.Entry
 	seed       *widget.Entry
+	device     *widget.Select
 	runDir     *widget.Entry
 	runBrowse  *widget.Button
 	resume     *widget.Check
@@ -124,6 +126,7 @@ type runSpec struct {
 	batch  int
 	steps  int
 	seed   int64
+	device device.Kind
 }
 
 // trainTabItem builds the Train tab of u's window.
@@ -158,6 +161,8 @@ func newTrainTab(u *ui) *trainTab {
 	t.steps.SetText(strconv.Itoa(defaultTabSteps))
 	t.seed = widget.NewEntry()
 	t.seed.SetText("1")
+	t.device = widget.NewSelect(deviceNames(), nil)
+	t.device.SetSelected(deviceName(u.device))
 
 	t.runDir = widget.NewEntry()
 	t.runDir.SetText(t.defaultRunDir())
@@ -193,6 +198,7 @@ func newTrainTab(u *ui) *trainTab {
 		widget.NewFormItem("Batch", t.batch),
 		widget.NewFormItem("Steps", t.steps),
 		widget.NewFormItem("Seed", t.seed),
+		widget.NewFormItem("Device", t.device),
 		widget.NewFormItem("Run folder", container.NewBorder(nil, nil, nil, t.runBrowse, t.runDir)),
 		widget.NewFormItem("", t.resume),
 	)
@@ -277,7 +283,7 @@ func (t *trainTab) refreshEnabled() {
 		t.format.Disable()
 	}
 	set(idle && folder, t.dataDir, t.dataBrowse)
-	set(idle, t.steps, t.runDir, t.runBrowse, t.resume, t.startBtn)
+	set(idle, t.steps, t.device, t.runDir, t.runBrowse, t.resume, t.startBtn)
 	set(!idle, t.pauseBtn, t.stopBtn)
 	set(!idle || t.hasModel(), t.useBtn)
 }
@@ -350,7 +356,7 @@ func (t *trainTab) resumeChanged(on bool) {
 
 // spec reads the form.
 func (t *trainTab) spec() (runSpec, error) {
-	s := runSpec{resume: t.resume.Visible() && t.resume.Checked, format: t.format.Selected}
+	s := runSpec{resume: t.resume.Visible() && t.resume.Checked, format: t.format.Selected, device: deviceKind(t.device.Selected)}
 	num := func(name, text string, min int, blank int) (int, error) {
 		text = strings.TrimSpace(text)
 		if text == "" && blank >= 0 {
@@ -546,6 +552,23 @@ func (t *trainTab) work(ctx context.Context, r *trainRun, s runSpec) {
 		t.stats.SetText("Training " + info)
 		t.setBar(tr.Step(), tr.Options.Steps)
 	})
+	// The GPU takes the large GEMMs for this run; when it cannot, the
+	// run goes on on the CPU and says why.
+	where := "CPU"
+	desc, restore, uerr := device.Use(s.device)
+	if uerr != nil {
+		msg := fmt.Sprintf("GPU unavailable (%v); training on the CPU.", uerr)
+		fyne.Do(func() { t.note.SetText(msg) })
+	} else {
+		where = desc
+		defer func() {
+			if gerr := restore(); gerr != nil {
+				msg := fmt.Sprintf("The GPU failed during the run (%v); the rest of it ran on the CPU.", gerr)
+				fyne.Do(func() { t.note.SetText(msg) })
+			}
+		}()
+	}
+	fyne.Do(func() { t.stats.SetText("Training " + info + "; on " + where) })
 	tr.OnProgress = func(p train.Progress) { t.progress(ctx, r, tr, p) }
 	err = tr.Run(ctx)
 	path := filepath.Join(s.dir, train.ModelFile)
