@@ -119,23 +119,27 @@ func refGemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []
 		for j := 0; j < n; j++ {
 			var s, sa float64
 			for p := 0; p < k; p++ {
-				av := a[i*lda+p]
+				var av, bv float32
 				if tA {
 					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
 				}
-				bv := b[p*ldb+j]
 				if tB {
 					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
 				}
 				s += float64(av) * float64(bv)
 				sa += math.Abs(float64(av) * float64(bv))
 			}
 			v := float64(alpha) * s
+			mag[i*ldc+j] = math.Abs(float64(alpha)) * sa
 			if beta != 0 {
 				v += float64(beta) * float64(c[i*ldc+j])
+				mag[i*ldc+j] += math.Abs(float64(beta) * float64(c[i*ldc+j]))
 			}
 			out[i*ldc+j] = float32(v)
-			mag[i*ldc+j] = math.Abs(float64(alpha))*sa + math.Abs(float64(beta)*float64(c[i*ldc+j]))
 		}
 	}
 	return out, mag
