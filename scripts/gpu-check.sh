@@ -141,9 +141,9 @@ check() {
 		[ -n "${GPU_CHECK_RUN:-}" ] && args+=(-test.run="$GPU_CHECK_RUN")
 		(cd "$root/$p" && SPADEPAINT_GPU_TESTS=1 "$bin" "${args[@]}") 2>&1 | tee "$out"
 		rc=${PIPESTATUS[0]}
-		if grep -A1 -e '--- SKIP' "$out" | grep -qi 'gpu'; then
+		if grep -B1 -e '--- SKIP' "$out" | grep -qi 'gpu'; then
 			echo "$p: tests skipped for want of a GPU:"
-			grep -A1 -e '--- SKIP' "$out" | grep -v -e '^--$'
+			grep -B1 -e '--- SKIP' "$out" | grep -v -e '^--$'
 			rc=1
 		fi
 		return $rc
