@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/disintegration/imaging"
 
@@ -31,6 +33,7 @@ func runGallery(args []string, stdout io.Writer) error {
 	randoms := fs.Int("random", 3, "random styles per row")
 	seed := fs.Int64("seed", 1, "seed of the random styles")
 	out := fs.String("out", "", "PNG to write")
+	styles := fs.String("styles", "sunset,life,gen-dawn,gen-night,gen-winter,gen-haze", "comma-separated style presets for the columns (assets/styles names)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,9 +48,21 @@ func runGallery(args []string, stdout io.Writer) error {
 	if c.NumClasses() != int(landscape.NumClasses) {
 		return fmt.Errorf("the gallery draws landscape scenes (%d classes); this model has %d", landscape.NumClasses, c.NumClasses())
 	}
-	presets, err := assets.StylePresets()
+	all, err := assets.StylePresets()
 	if err != nil {
 		return err
+	}
+	var presets []assets.StylePreset
+	for _, name := range strings.Split(*styles, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		i := slices.IndexFunc(all, func(p assets.StylePreset) bool { return p.Name == name })
+		if i < 0 {
+			return fmt.Errorf("--styles: no style preset %q", name)
+		}
+		presets = append(presets, all[i])
 	}
 	if !m.HasEncoder() {
 		presets = nil

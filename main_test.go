@@ -157,7 +157,7 @@ func TestGallery(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "g.png")
-	if err := runGallery([]string{"--model", mp, "--n", "2", "--random", "2", "--out", out}, &bytes.Buffer{}); err != nil {
+	if err := runGallery([]string{"--model", mp, "--n", "2", "--random", "2", "--styles", "sunset,gen-night,gen-winter,life", "--out", out}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -168,6 +168,9 @@ func TestGallery(t *testing.T) {
 	cfg, err := png.DecodeConfig(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := runGallery([]string{"--model", mp, "--n", "1", "--styles", "nope", "--out", out}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown style: %v", err)
 	}
 	// labels, photo, photo's style, 4 presets, 2 random: 9 tiles of 32 px and 4 px gaps.
 	if cfg.Width != 9*36-4 || cfg.Height != 2*36-4 {
