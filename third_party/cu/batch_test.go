@@ -11,6 +11,7 @@ import (
 )
 
 func TestBatchContext(t *testing.T) {
+	requireGPU(t)
 	log.Print("BatchContext")
 	var err error
 	var dev Device
@@ -102,6 +103,7 @@ loop:
 }
 
 func TestLargeBatch(t *testing.T) {
+	requireGPU(t)
 	log.Printf("Large batch")
 	var err error
 	var dev Device
@@ -224,6 +226,7 @@ loop:
 }
 
 func BenchmarkNoBatching(bench *testing.B) {
+	requireGPU(bench)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
@@ -305,6 +308,7 @@ func BenchmarkNoBatching(bench *testing.B) {
 }
 
 func BenchmarkBatching(bench *testing.B) {
+	requireGPU(bench)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 

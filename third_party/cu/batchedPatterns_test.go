@@ -7,6 +7,7 @@ import (
 )
 
 func TestAttributes(t *testing.T) {
+	requireGPU(t)
 	var dev Device
 	var ctx CUContext
 	var err error
@@ -50,6 +51,7 @@ func TestAttributes(t *testing.T) {
 }
 
 func TestLaunchAndSync(t *testing.T) {
+	requireGPU(t)
 	var err error
 	var ctx CUContext
 	var mod Module
@@ -127,6 +129,7 @@ func TestLaunchAndSync(t *testing.T) {
 }
 
 func TestAllocAndCopy(t *testing.T) {
+	requireGPU(t)
 	var err error
 	var ctx CUContext
 	var mem DevicePtr

@@ -123,7 +123,6 @@ CUresult (*const cudl_chk_cuModuleLoadFatBinary)(CUmodule *module, const void *f
 CUresult (*const cudl_chk_cuModuleUnload)(CUmodule hmod) = cuModuleUnload;
 CUresult (*const cudl_chk_cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *numBlocks, CUfunction func, int blockSize, size_t dynamicSMemSize) = cuOccupancyMaxActiveBlocksPerMultiprocessor;
 CUresult (*const cudl_chk_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int *numBlocks, CUfunction func, int blockSize, size_t dynamicSMemSize, unsigned int flags) = cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags;
-CUresult (*const cudl_chk_cuOccupancyMaxPotentialBlockSize)(int *minGridSize, int *blockSize, CUfunction func, CUoccupancyB2DSize blockSizeToDynamicSMemSize, size_t dynamicSMemSize, int blockSizeLimit) = cuOccupancyMaxPotentialBlockSize;
 CUresult (*const cudl_chk_cuPointerGetAttribute)(void *data, CUpointer_attribute attribute, CUdeviceptr ptr) = cuPointerGetAttribute;
 CUresult (*const cudl_chk_cuPointerSetAttribute)(const void *value, CUpointer_attribute attribute, CUdeviceptr ptr) = cuPointerSetAttribute;
 CUresult (*const cudl_chk_cuStreamAttachMemAsync)(CUstream hStream, CUdeviceptr dptr, size_t length, unsigned int flags) = cuStreamAttachMemAsync;
@@ -434,12 +433,6 @@ void cudl_chk_idents(void) {
 	(void)sizeof(CU_SHARED_MEM_CONFIG_FOUR_BYTE_BANK_SIZE);
 	(void)sizeof(CU_STREAM_DEFAULT);
 	(void)sizeof(CU_STREAM_NON_BLOCKING);
-	(void)sizeof(CU_TARGET_COMPUTE_10);
-	(void)sizeof(CU_TARGET_COMPUTE_11);
-	(void)sizeof(CU_TARGET_COMPUTE_12);
-	(void)sizeof(CU_TARGET_COMPUTE_13);
-	(void)sizeof(CU_TARGET_COMPUTE_20);
-	(void)sizeof(CU_TARGET_COMPUTE_21);
 	(void)sizeof(CU_TARGET_COMPUTE_30);
 	(void)sizeof(CU_TARGET_COMPUTE_32);
 	(void)sizeof(CU_TARGET_COMPUTE_35);
@@ -482,7 +475,6 @@ void cudl_chk_idents(void) {
 	(void)sizeof(CUmem_advise);
 	(void)sizeof(CUmemorytype);
 	(void)sizeof(CUmodule);
-	(void)sizeof(CUoccupancyB2DSize);
 	(void)sizeof(CUpointer_attribute);
 	(void)sizeof(CUresult);
 	(void)sizeof(CUsharedconfig);

@@ -3,6 +3,7 @@ package cu
 import "testing"
 
 func TestContext(t *testing.T) {
+	requireGPU(t)
 	ctx := NewContext(Device(0), SchedAuto)
 	mem, err := ctx.MemAlloc(24)
 	if err != nil {
@@ -12,6 +13,7 @@ func TestContext(t *testing.T) {
 }
 
 func TestMultipleContext(t *testing.T) {
+	requireGPU(t)
 	d := Device(0)
 	ctx0 := NewManuallyManagedContext(d, SchedAuto)
 	ctx1 := NewManuallyManagedContext(d, SchedAuto)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCUContext(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		return
@@ -145,6 +146,7 @@ func TestCUContext(t *testing.T) {
 }
 
 func TestMultipleContextSingleHostThread(t *testing.T) {
+	requireGPU(t)
 	var err error
 	var dev Device
 	var ctx0, ctx1 CUContext

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDevice(t *testing.T) {
+	requireGPU(t)
 	devices, err := NumDevices()
 	if err != nil {
 		t.Fatal(err)
@@ -64,5 +65,6 @@ func TestDevice(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	requireGPU(t)
 	t.Logf("CUDA Toolkit version: %v", Version())
 }

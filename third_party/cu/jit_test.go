@@ -6,6 +6,7 @@ import (
 )
 
 func TestJIT(t *testing.T) {
+	requireGPU(t)
 	const (
 		nBlockSize = 256
 		nGridSize  = 64

@@ -9,6 +9,7 @@ import (
 )
 
 func TestArray(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -44,6 +45,7 @@ func TestArray(t *testing.T) {
 }
 
 func TestMalloc(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -64,6 +66,7 @@ func TestMalloc(t *testing.T) {
 }
 
 func TestDevicePtr_AddressRange(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -89,6 +92,7 @@ func TestDevicePtr_AddressRange(t *testing.T) {
 }
 
 func TestMemInfo(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -114,6 +118,7 @@ func TestMemInfo(t *testing.T) {
 }
 
 func TestMemcpy(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -159,6 +164,7 @@ func TestMemcpy(t *testing.T) {
 }
 
 func TestMemcpyAsync(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -202,6 +208,7 @@ func TestMemcpyAsync(t *testing.T) {
 }
 
 func TestMemset(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
@@ -252,6 +259,7 @@ func TestMemset(t *testing.T) {
 }
 
 func BenchmarkMallocFree1B(b *testing.B) {
+	requireGPU(b)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		b.Log("No Devices Found")
@@ -276,6 +284,7 @@ func BenchmarkMallocFree1B(b *testing.B) {
 }
 
 func BenchmarkMallocFree1kB(b *testing.B) {
+	requireGPU(b)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		b.Log("No Devices Found")
@@ -301,6 +310,7 @@ func BenchmarkMallocFree1kB(b *testing.B) {
 }
 
 func BenchmarkMallocFree1MB(b *testing.B) {
+	requireGPU(b)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		b.Log("No Devices Found")
@@ -325,6 +335,7 @@ func BenchmarkMallocFree1MB(b *testing.B) {
 }
 
 func BenchmarkMemcpy(b *testing.B) {
+	requireGPU(b)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		b.Log("No Devices Found")

@@ -7,6 +7,7 @@ import (
 )
 
 func TestModule(t *testing.T) {
+	requireGPU(t)
 	devices, _ := NumDevices()
 	if devices == 0 {
 		t.Log("No Devices Found")
