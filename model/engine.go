@@ -38,9 +38,11 @@ func engTraceStep(step string, start time.Time) time.Time {
 //     is a gather of weight columns per class (engGather), not a GEMM over
 //     semantic_nc channels.
 //   - 3×3 convs on large maps run as Winograd F(4×4, 3×3) (engine_winograd.go:
-//     a quarter of the multiplies, transforms in AVX2), the wide layers at
-//     low resolution as im2col + GEMM on the stored weights, so that the
-//     transformed weights stay within memory. Feature maps live in
+//     a quarter of the multiplies, transforms in AVX2); the wide layers at
+//     low resolution, whose F(4×4) weights (4× the stored ones) would not
+//     fit in memory, as Winograd F(2×2, 3×3) (engine_wino2.go: 16/9 the
+//     weights, 4/9 of the multiplies) on maps of 16×16 and more, or as
+//     im2col + GEMM on the stored weights below. Feature maps live in
 //     zero-bordered planes (engGeom), which make im2col a set of contiguous
 //     copies and keep tiles and borders simple.
 //   - GEMMs run on the engine's own packed kernels (engine_gemm.go: AVX-512
@@ -76,11 +78,12 @@ type engSpade struct {
 // engConv is a main-path convolution.
 type engConv struct {
 	out, in, k int
-	w          []float32    // [out][in·k·k] as stored (weight_orig for spectral norm)
-	tap        []float32    // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
-	wino       *winoWeights // 3×3 on large maps: Winograd weights (then tap is nil)
-	alpha      float32      // 1/σ for spectral norm, else 1
-	bias       []float32    // nil without bias
+	w          []float32     // [out][in·k·k] as stored (weight_orig for spectral norm)
+	tap        []float32     // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
+	wino       *winoWeights  // 3×3 on large maps: Winograd weights (then tap is nil)
+	wino2      *wino2Weights // wide 3×3 on small maps: F(2×2) weights
+	alpha      float32       // 1/σ for spectral norm, else 1
+	bias       []float32     // nil without bias
 }
 
 type engBlock struct {
@@ -137,6 +140,7 @@ const (
 	engIm2col engConvKind = iota
 	engTap
 	engWino
+	engWino2
 )
 
 // engUseWinograd says whether a 3×3 conv with out×in weights on maps of
@@ -256,6 +260,10 @@ func newEngine(c Config, p Params) (*engine, error) {
 			cv.wino = newWinoWeights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
 			})
+		} else if cv.k == 3 && kind == engWino2 {
+			cv.wino2 = newWino2Weights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
+				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
+			})
 		} else if cv.k == 3 && kind == engTap {
 			cv.tap = make([]float32, len(w))
 			for o := 0; o < cv.out; o++ {
@@ -283,9 +291,13 @@ func newEngine(c Config, p Params) (*engine, error) {
 		kind0, kind1 := engIm2col, engIm2col
 		if engUseWinograd(g, mid, blk.Fin, engWinoTrunkBudget) {
 			kind0 = engWino
+		} else if engUseWino2(g, mid, blk.Fin) {
+			kind0 = engWino2
 		}
 		if engUseWinograd(g, blk.Fout, mid, engWinoTrunkBudget) {
 			kind1 = engWino
+		} else if engUseWino2(g, blk.Fout, mid) {
+			kind1 = engWino2
 		}
 		b := &engBlock{block: blk, scale: scale, normS: -1}
 		if blk.Fin != blk.Fout {
@@ -348,10 +360,10 @@ func (e *engine) alloc() {
 		g := e.scales[b.scale].g
 		nx = max(nx, max(b.Fin, b.Fout)*g.Plane)
 		mid := min(b.Fin, b.Fout)
-		if b.conv0.wino == nil {
+		if b.conv0.wino == nil && b.conv0.wino2 == nil {
 			nt = max(nt, b.Fin*g.Plane)
 		}
-		if b.conv1.wino == nil {
+		if b.conv1.wino == nil && b.conv1.wino2 == nil {
 			nt = max(nt, mid*g.Plane)
 		}
 		// conv_s modulates its input in chunks of at least 32 channels
@@ -363,7 +375,7 @@ func (e *engine) alloc() {
 		nact = max(nact, e.nh*g.Plane)
 		nc = max(nc, b.Fin, b.Fout)
 		for _, cv := range []*engConv{b.conv0, b.conv1} {
-			if cv.tap == nil && cv.wino == nil {
+			if cv.tap == nil && cv.wino == nil && cv.wino2 == nil {
 				k := 9 * cv.in
 				ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
 			}
@@ -377,11 +389,40 @@ func (e *engine) alloc() {
 	}
 	gl := e.scales[len(e.scales)-1].g
 	ndx = max(ndx, 3*gl.Plane)
+	// The Winograd scratch at its largest, so that it never grows (the
+	// garbage of growing would sit in memory until the next GC).
+	var nv, nm int
+	need := func(g engGeom, out, in int, w4 *winoWeights, w2 *wino2Weights) {
+		if w4 != nil {
+			v, m := winoScratchNeed(g, out, in)
+			nv, nm = max(nv, v), max(nm, m)
+		}
+		if w2 != nil {
+			nt := (g.H / 2) * (g.W / 2)
+			nv, nm = max(nv, 16*in*nt), max(nm, 16*out*nt)
+		}
+	}
+	for _, b := range e.blocks {
+		g := e.scales[b.scale].g
+		for _, cv := range []*engConv{b.conv0, b.conv1} {
+			need(g, cv.out, cv.in, cv.wino, cv.wino2)
+		}
+	}
+	for _, sp := range e.spades {
+		need(e.scales[sp.scale].g, 2*sp.C, e.nh, sp.wino, nil)
+	}
+	need(gl, e.convImg.out, e.convImg.in, e.convImg.wino, nil)
+	e.wino.v = make([]float32, nv)
+	e.wino.m = make([]float32, nm)
+	// The label-dependent branches (refresh) and the main path (trunk)
+	// never run at the same time: the branches' mlp_shared activations
+	// live in the main path's second feature-map buffer.
+	nx = max(nx, nact)
 	e.x[0] = make([]float32, nx)
 	e.x[1] = make([]float32, nx)
 	e.t = make([]float32, nt)
 	e.dx = make([]float32, ndx)
-	e.actv = make([]float32, nact)
+	e.actv = e.x[1][:nact]
 	e.col = make([]float32, ncol)
 	e.mean = make([]float32, nc)
 	e.rstd = make([]float32, nc)
@@ -598,10 +639,19 @@ func (e *engine) updateSpade(it *engItem, i int, box engRect) {
 	}
 	out := ab
 	if !full {
-		if n := 2 * C * sg.Plane; cap(e.tmp) < n {
-			e.tmp = make([]float32, n)
+		// γ and β of a box go to the main path's first feature-map
+		// buffer (free, as e.actv is), or where that is too small to a
+		// buffer of their own.
+		n := 2 * C * sg.Plane
+		switch {
+		case n <= len(e.x[0]):
+			out = e.x[0][:n]
+		default:
+			if cap(e.tmp) < n {
+				e.tmp = make([]float32, n)
+			}
+			out = e.tmp[:n]
 		}
-		out = e.tmp[:2*C*sg.Plane]
 	}
 	engIm2colConv3(sg, sp.wgb[:], C, e.nh, 1, e.actv, 0, out, e.col)
 	// Fold: A = (1+γ)·rstd, B = β − mean·A (batch norm), or A = 1+γ, B = β.
@@ -664,6 +714,13 @@ func (g engGeom) finish(buf, bias []float32, c0, c1 int) {
 func (e *engine) conv3(g engGeom, cv *engConv, in []float32, pre *winoPre, beta float32, out []float32) {
 	if cv.wino != nil {
 		winoConv(g, cv.wino, in, &winoOut{dst: out, plane: g.Plane, pw: g.PW, off: g.origin(), bias: cv.bias, beta: beta}, &e.wino, pre)
+		if beta == 0 {
+			engParallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
+		}
+		return
+	}
+	if cv.wino2 != nil {
+		wino2Conv(g, cv.wino2, in, pre, cv.bias, beta, out, &e.wino)
 		if beta == 0 {
 			engParallel(cv.out, func(lo, hi int) { g.clearBorder(out, lo, hi) })
 		}

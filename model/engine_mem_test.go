@@ -35,10 +35,13 @@ func TestEngineMemory(t *testing.T) {
 			if cv.wino != nil {
 				wino += len(cv.wino.u)
 			}
+			if cv.wino2 != nil {
+				wino += len(cv.wino2.u)
+			}
 			tap += len(cv.tap)
 		}
 	}
-	scratch = len(e.x[0]) + len(e.x[1]) + len(e.t) + len(e.dx) + len(e.actv) + len(e.col)
+	scratch = len(e.x[0]) + len(e.x[1]) + len(e.t) + len(e.dx) + len(e.col) // e.actv is in e.x[1]
 	t.Logf("wino %.0f MB, tap %.0f MB, tables %.0f MB, scratch %.0f MB", float64(wino)/(1<<18), float64(tap)/(1<<18), float64(tab)/(1<<18), float64(scratch)/(1<<18))
 	m.eng = e
 	l := BenchLabels(c, 1)

@@ -90,21 +90,33 @@ type winoScratch struct {
 	out  [][]float32 // per worker: output rows and pass-1 values
 }
 
-// winoBandTiles is how many tiles a band holds at most, so that the
-// transformed inputs and GEMM outputs of a band stay a few MB.
-func winoBandTiles(out, in, tw int) int {
+// winoBandRows is how many rows of tiles (of th rows of tw tiles) a band
+// holds, so that the transformed inputs and GEMM outputs of a band stay a
+// few MB; the rows are spread evenly over the bands, as a last band of a
+// few tiles would make thin, slow GEMMs.
+func winoBandRows(out, in, th, tw int) int {
 	n := max(1, (2<<20)/(36*max(out, in)))
 	rows := max(1, n/tw)
-	return rows * tw
+	nb := (th + rows - 1) / rows
+	return (th + nb - 1) / nb
+}
+
+// winoScratchNeed is how many floats winoConv's v and m take at most
+// for an out×in conv on maps of layout g or any box of them: a band holds
+// at most max(n, tw) tiles for winoBandRows' n, and no more than the map.
+func winoScratchNeed(g engGeom, out, in int) (nv, nm int) {
+	th, tw := (g.H+3)/4, (g.W+3)/4
+	n := max(1, (2<<20)/(36*max(out, in)))
+	nt := min(th*tw, max(n, tw))
+	return 36 * in * nt, 36 * out * nt
 }
 
 // winoConv runs a 3×3 conv (padding 1) of the in channels of src (padded
 // layout g) with weights ww, through o.
 func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch, pre *winoPre) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
-	band := winoBandTiles(ww.out, ww.in, tw)
-	bandRows := band / tw
-	nv, nm := 36*ww.in*band, 36*ww.out*band
+	bandRows := winoBandRows(ww.out, ww.in, th, tw)
+	nv, nm := winoScratchNeed(g, ww.out, ww.in)
 	if len(s.v) < nv {
 		s.v = make([]float32, nv)
 	}
