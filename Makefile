@@ -11,12 +11,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # OpenBLAS through gonum's netlib (cgo) when installed; pure Go otherwise.
 HAVE_OPENBLAS := $(shell ldconfig -p 2>/dev/null | grep -q "libopenblas.so " && echo yes)
 ifeq ($(HAVE_OPENBLAS),yes)
+  BLAS_TAG := openblas
   TAGS := -tags openblas
   FYNE_TAGS := --tags openblas
   export CGO_LDFLAGS := -lopenblas
 endif
 
-.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model gallery style-presets
+.PHONY: all run build deps deps-test test test-short e2e bench lint package clean seg-model eval default-model gallery style-presets gpu ptx gpu-check gpu-check-build
 
 all: build
 
@@ -25,6 +26,32 @@ run: deps build
 
 build:
 	$(GO) build $(TAGS) -o $(BIN) .
+
+# The GPU build (NVIDIA, CUDA 11.8–13.x): the same app with `--device gpu`
+# and a Device choice in the status bar. Compiling needs the CUDA driver
+# header cuda.h (Debian: nvidia-cuda-dev; or the CUDA toolkit in
+# /usr/local/cuda); nothing CUDA is linked: libcuda.so.1 is opened at run
+# time, so the binary also starts (on the CPU) where there is no driver.
+# The tag is `gpu`, not `cuda`: gorgonia compiles its own CUDA engine
+# (cuDNN, cuBLAS) under `cuda`.
+CUDA_INC := $(firstword $(wildcard /usr/local/cuda/include /usr/include/cuda.h))
+gpu:
+	@[ -n "$(CUDA_INC)" ] || { echo "make gpu: cuda.h not found (install nvidia-cuda-dev or the CUDA toolkit)"; exit 1; }
+	CGO_CFLAGS="$(if $(filter /usr/local/cuda/include,$(CUDA_INC)),-I/usr/local/cuda/include)" \
+	  $(GO) build -tags "gpu $(BLAS_TAG)" -o $(BIN) .
+
+# The GPU kernels' PTX (committed, so building needs no nvcc).
+ptx:
+	nvcc -ptx -arch=compute_70 -O3 -o model/gpu/kernels.ptx model/gpu/kernels.cu
+
+# The GPU check: kernels, GPU vs CPU renders (default model, ade20k 256²),
+# bench tables on both, training steps compared; logs to $$OUT/gpu-check.log
+# when set. On a GPU machine with Go it builds what it runs; gpu-check-build
+# makes build/gpucheck/ here for a GPU machine without Go.
+gpu-check:
+	scripts/gpu-check.sh
+gpu-check-build:
+	scripts/gpu-check.sh build
 
 # Install the missing system packages (Debian/Ubuntu).
 deps:

@@ -12,7 +12,7 @@ import (
 )
 
 // TestDeviceChoice: the window opens on the --device choice; asking for
-// a GPU that cannot be used (no cuda build, or no device here) leaves the
+// a GPU that cannot be used (no gpu build, or no device here) leaves the
 // model rendering on the CPU, the chooser back on CPU and the status bar
 // naming the CPU next to the render time.
 func TestDeviceChoice(t *testing.T) {

@@ -19,14 +19,14 @@
 # written to $OUT/gpu-check.log. The exit status is non-zero if any step
 # failed.
 #
-# Environment: GPU_TAG (build tag of the GPU code, default cuda),
+# Environment: GPU_TAG (build tag of the GPU code, default gpu),
 # GPU_CHECK_PREBUILT=1 (use build/gpucheck/ even where Go is installed),
 # GPU_CHECK_RUN (a -test.run pattern), GPU_CHECK_TIMEOUT (per binary,
 # default 9m).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-tag=${GPU_TAG:-cuda}
+tag=${GPU_TAG:-gpu}
 bindir=$root/build/gpucheck
 # Packages whose tests make up the check, in the order they run.
 pkgs=(model/gpu model/device)

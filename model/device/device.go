@@ -1,10 +1,10 @@
 // Package device chooses where spadepaint's networks run: on the CPU
 // (the model package's own engine, always there) or on an NVIDIA GPU
-// (package model/gpu, in builds tagged cuda: `make gpu`).
+// (package model/gpu, in builds tagged gpu: `make gpu`).
 //
 // A GPU is opened once per process and shared by every model attached to
 // it and by training. Anything that keeps the GPU from being used (a
-// build without the cuda tag, no driver, no device, an unsupported
+// build without the gpu tag, no driver, no device, an unsupported
 // set-up) comes back as an error the caller shows while it goes on on
 // the CPU; only the benchmark refuses to fall back, since it would then
 // measure something else than was asked.
@@ -64,7 +64,7 @@ func (k *Kind) Set(s string) error {
 }
 
 // ErrNoGPUSupport is the error of every GPU request in a build without
-// the cuda tag.
+// the gpu tag.
 var ErrNoGPUSupport = errors.New("this spadepaint was built without GPU support (build it with `make gpu`)")
 
 // CPUName is the description Attach returns for the CPU.

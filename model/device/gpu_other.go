@@ -1,10 +1,10 @@
-//go:build !cuda
+//go:build !gpu
 
 package device
 
 import "spadepaint/model"
 
-// named is what openGPU returns; without the cuda tag there is no device
+// named is what openGPU returns; without the gpu tag there is no device
 // type to name.
 type named interface{ Name() string }
 

@@ -1,4 +1,4 @@
-//go:build !cuda
+//go:build !gpu
 
 package device
 
@@ -11,7 +11,7 @@ import (
 	"spadepaint/model"
 )
 
-// TestNoGPUSupport: without the cuda tag every GPU request says how to
+// TestNoGPUSupport: without the gpu tag every GPU request says how to
 // get one, and the model stays on the CPU, still rendering.
 func TestNoGPUSupport(t *testing.T) {
 	c := model.Preset(model.Landscape).Config()

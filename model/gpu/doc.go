@@ -1,5 +1,5 @@
 // Package gpu runs SPADE inference on an NVIDIA GPU through the CUDA
-// driver API (gorgonia.org/cu), in builds tagged cuda.
+// driver API (gorgonia.org/cu), in builds tagged gpu.
 //
 // The whole generator forward stays on the device: convolutions as
 // im2col + the package's own FP32 SGEMM kernel (no cuBLAS or cuDNN, whose
@@ -14,6 +14,6 @@
 //
 // Open finds the driver and device 0; NewBackend uploads a model and
 // returns a model.Backend for Model.SetBackend. Device.Sgemm runs a
-// single GEMM on host slices (for training). Without the cuda tag the
+// single GEMM on host slices (for training). Without the gpu tag the
 // package is empty.
 package gpu
