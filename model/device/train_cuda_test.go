@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,14 +69,20 @@ func runTraining(t *testing.T, k Kind, src train.Source, opt train.Options) trai
 	return r
 }
 
-// TestTrainStepsGPU runs the same few training steps (same seed, initial
-// weights and data) with the CPU's BLAS and with the GPU's, and compares
-// the losses of every step and the final generator and encoder. GEMMs sum
-// in another order on the GPU: step 1's generator losses (computed from
-// the same initial weights) agree to 1e-3; later losses follow weights
-// that already differ by rounding, and Adam (β1 = 0) moves a weight whose
-// gradient is rounding-sized by a full learning rate either way, so the
-// weights are compared against the learning rate.
+// TestTrainStepsGPU runs the same training (same seed, initial weights and
+// data) with the CPU's BLAS and with the GPU's. GEMMs sum in another order
+// on the GPU, so results agree to rounding only where rounding cannot grow:
+//
+//   - One step, checked strictly: its generator losses come from the same
+//     initial weights (1e-3), and the weights after it agree except where
+//     Adam's first step (≈ lr·sign(g)) meets a gradient of rounding size,
+//     which moves a weight by up to 2·lr either way: few such weights
+//     (mean |Δ| ≤ 2% of lr), none further than 2.5·lr. The spectral-norm
+//     power-iteration vectors (weight_u, weight_v) are not weights: their
+//     direction in a near-degenerate top singular space follows rounding,
+//     so they are left out.
+//   - Three steps, for time per step; their losses drift apart as a GAN's
+//     do from any perturbation and are only bounded loosely (25%).
 func TestTrainStepsGPU(t *testing.T) {
 	needGPU(t)
 	for _, size := range []int{64, 128} {
@@ -85,47 +92,29 @@ func TestTrainStepsGPU(t *testing.T) {
 			c.Width = size
 			c = train.ConfigForData(c, src.Info())
 			opt := train.DefaultOptions(c)
-			opt.Steps, opt.DecaySteps = trainSteps, 0
+			opt.DecaySteps = 0
 			opt.CheckpointEvery, opt.SampleEvery, opt.Samples, opt.Styles = 0, 0, 1, 1
-			cpu := runTraining(t, CPU, src, opt)
-			gpu := runTraining(t, GPU, src, opt)
-			if len(cpu.losses) != trainSteps || len(gpu.losses) != trainSteps {
-				t.Fatalf("%d CPU and %d GPU steps reported, want %d", len(cpu.losses), len(gpu.losses), trainSteps)
-			}
-			fmt.Printf("training %s %d² (ngf %d), %d steps: CPU [%s] vs GPU [%s]\n", c.Name, size, c.NGF, trainSteps, cpu.blas, gpu.blas)
-			for s := 0; s < trainSteps; s++ {
-				a, b := cpu.losses[s], gpu.losses[s]
-				fmt.Printf("  step %d  CPU %7.0f ms  GPU %7.0f ms  G %.5f / %.5f  D %.5f / %.5f\n", s+1,
-					ms(cpu.times[s]), ms(gpu.times[s]), a.G(), b.G(), a.D(), b.D())
-				for _, term := range []struct {
-					name string
-					x, y float64
-					g    bool
-				}{
-					{"G_GAN", a.GAN, b.GAN, true}, {"G_GAN_Feat", a.GANFeat, b.GANFeat, true}, {"G_KLD", a.KLD, b.KLD, true},
-					{"G_VGG", a.VGG, b.VGG, true}, {"D_Fake", a.DFake, b.DFake, false}, {"D_real", a.DReal, b.DReal, false},
-				} {
-					// Step 1's D losses follow the generator's first
-					// update: already "later".
-					tol := 2e-2
-					if s == 0 && term.g {
-						tol = 1e-3
-					}
-					if d := math.Abs(term.x - term.y); d > tol*max(math.Abs(term.x), math.Abs(term.y))+1e-5 {
-						t.Errorf("step %d %s: CPU %g, GPU %g (rel. tolerance %g)", s+1, term.name, term.x, term.y, tol)
-					}
-				}
-			}
 			lrG, _ := opt.LearningRates(0)
+
+			opt.Steps = 1
+			cpu1 := runTraining(t, CPU, src, opt)
+			gpu1 := runTraining(t, GPU, src, opt)
+			if len(cpu1.losses) != 1 || len(gpu1.losses) != 1 {
+				t.Fatalf("%d CPU and %d GPU steps reported, want 1", len(cpu1.losses), len(gpu1.losses))
+			}
+			compareLosses(t, 1, cpu1.losses[0], gpu1.losses[0], 1e-3, 2e-2)
 			for _, nets := range []struct {
 				name string
 				a, b model.Params
-			}{{"G", cpu.g, gpu.g}, {"E", cpu.e, gpu.e}} {
+			}{{"G", cpu1.g, gpu1.g}, {"E", cpu1.e, gpu1.e}} {
 				if nets.a == nil {
 					continue
 				}
 				sum, n, worst, worstKey := 0.0, 0, 0.0, ""
 				for _, k := range nets.a.Keys() {
+					if strings.HasSuffix(k, "_u") || strings.HasSuffix(k, "_v") {
+						continue
+					}
 					x, err := nets.a.F32(k)
 					if err != nil {
 						t.Fatal(err)
@@ -138,18 +127,30 @@ func TestTrainStepsGPU(t *testing.T) {
 						d := math.Abs(float64(x[i]) - float64(y[i]))
 						sum += d
 						n++
-						// Buffers (running statistics, power-iteration
-						// vectors) are not moved by Adam: part relative.
-						if e := d - 1e-3*math.Abs(float64(x[i])); e > worst {
-							worst, worstKey = e, k
+						if d > worst {
+							worst, worstKey = d, k
 						}
 					}
 				}
 				mean := sum / float64(max(n, 1))
-				fmt.Printf("  %s weights after %d steps: mean |Δ| %.2g, max %.2g (%s); lr %g\n", nets.name, trainSteps, mean, worst, worstKey, lrG)
-				if mean > 0.1*lrG || worst > 3*lrG*trainSteps {
-					t.Errorf("%s weights: mean |Δ| %g (want ≤ %g), max %g at %s (want ≤ %g)", nets.name, mean, 0.1*lrG, worst, worstKey, 3*lrG*trainSteps)
+				fmt.Printf("  %s weights after 1 step: mean |Δ| %.2g (%.2g·lr), max %.2g (%.2g·lr, %s)\n", nets.name, mean, mean/lrG, worst, worst/lrG, worstKey)
+				if mean > 0.02*lrG || worst > 2.5*lrG {
+					t.Errorf("%s weights after 1 step: mean |Δ| %g (want ≤ %g), max %g at %s (want ≤ %g)", nets.name, mean, 0.02*lrG, worst, worstKey, 2.5*lrG)
 				}
+			}
+
+			opt.Steps = trainSteps
+			cpu := runTraining(t, CPU, src, opt)
+			gpu := runTraining(t, GPU, src, opt)
+			if len(cpu.losses) != trainSteps || len(gpu.losses) != trainSteps {
+				t.Fatalf("%d CPU and %d GPU steps reported, want %d", len(cpu.losses), len(gpu.losses), trainSteps)
+			}
+			fmt.Printf("training %s %d² (ngf %d), %d steps: CPU [%s] vs GPU [%s]\n", c.Name, size, c.NGF, trainSteps, cpu.blas, gpu.blas)
+			for s := 0; s < trainSteps; s++ {
+				a, b := cpu.losses[s], gpu.losses[s]
+				fmt.Printf("  step %d  CPU %7.0f ms  GPU %7.0f ms  G %.5f / %.5f  D %.5f / %.5f\n", s+1,
+					ms(cpu.times[s]), ms(gpu.times[s]), a.G(), b.G(), a.D(), b.D())
+				compareLosses(t, s+1, a, b, 0.25, 0.25)
 			}
 			var tc, tg time.Duration
 			for s := 1; s < trainSteps; s++ { // step 1 includes set-up
@@ -159,6 +160,29 @@ func TestTrainStepsGPU(t *testing.T) {
 			fmt.Printf("  steps 2–%d: CPU %.0f ms/step, GPU %.0f ms/step (×%.2f)\n\n", trainSteps,
 				ms(tc)/float64(trainSteps-1), ms(tg)/float64(trainSteps-1), float64(tc)/float64(tg))
 		})
+	}
+}
+
+// compareLosses checks step's loss terms: the generator's within relative
+// tolerance tolG, the discriminator's (computed after the generator's
+// update) within tolD.
+func compareLosses(t *testing.T, step int, a, b train.Losses, tolG, tolD float64) {
+	t.Helper()
+	for _, term := range []struct {
+		name string
+		x, y float64
+		g    bool
+	}{
+		{"G_GAN", a.GAN, b.GAN, true}, {"G_GAN_Feat", a.GANFeat, b.GANFeat, true}, {"G_KLD", a.KLD, b.KLD, true},
+		{"G_VGG", a.VGG, b.VGG, true}, {"D_Fake", a.DFake, b.DFake, false}, {"D_real", a.DReal, b.DReal, false},
+	} {
+		tol := tolD
+		if term.g {
+			tol = tolG
+		}
+		if d := math.Abs(term.x - term.y); d > tol*max(math.Abs(term.x), math.Abs(term.y))+1e-5 {
+			t.Errorf("step %d %s: CPU %g, GPU %g (rel. tolerance %g)", step, term.name, term.x, term.y, tol)
+		}
 	}
 }
 
