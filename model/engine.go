@@ -127,6 +127,7 @@ type engine struct {
 	actv  []float32
 	tmp   []float32
 	col   []float32
+	cmp   []float32 // compact GEMM output of engIm2colConv3Compact
 	fcOut []float32
 	mean  []float32
 	rstd  []float32
@@ -353,7 +354,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 
 // alloc sizes the scratch buffers for the largest layer that uses each.
 func (e *engine) alloc() {
-	var nx, nt, ndx, nact, ncol, nc int
+	var nx, nt, ndx, nact, ncol, ncmp, nc int
 	g0 := e.scales[0].g
 	nx = 16 * e.c.NGF * g0.Plane
 	for _, b := range e.blocks {
@@ -378,6 +379,9 @@ func (e *engine) alloc() {
 			if cv.tap == nil && cv.wino == nil && cv.wino2 == nil {
 				k := 9 * cv.in
 				ncol = max(ncol, k*min(g.span(), max(256, (4<<20)/k)))
+				if g.span() <= max(256, (4<<20)/k) {
+					ncmp = max(ncmp, cv.out*g.H*g.W)
+				}
 			}
 		}
 	}
@@ -424,6 +428,7 @@ func (e *engine) alloc() {
 	e.dx = make([]float32, ndx)
 	e.actv = e.x[1][:nact]
 	e.col = make([]float32, ncol)
+	e.cmp = make([]float32, ncmp)
 	e.mean = make([]float32, nc)
 	e.rstd = make([]float32, nc)
 	e.edge = make([]bool, e.c.Height()*e.c.Width)
@@ -730,9 +735,12 @@ func (e *engine) conv3(g engGeom, cv *engConv, in []float32, pre *winoPre, beta 
 		engModulate(g, in, pre.ab, pre.C, pre.mean, pre.rstd, pre.relu, e.t)
 		in = e.t
 	}
-	if cv.tap != nil {
+	switch hw := g.H * g.W; {
+	case cv.tap != nil:
 		engShiftConv3(g, cv.tap, cv.out, cv.in, cv.alpha, in, beta, out)
-	} else {
+	case 9*cv.in*hw <= len(e.col) && cv.out*hw <= len(e.cmp):
+		engIm2colConv3Compact(g, cv.w, cv.out, cv.in, cv.alpha, in, beta, out, e.col, e.cmp)
+	default:
 		engIm2colConv3(g, [][]float32{cv.w}, cv.out, cv.in, cv.alpha, in, beta, out, e.col)
 	}
 	engParallel(cv.out, func(lo, hi int) { g.finish(out, cv.bias, lo, hi) })
@@ -851,15 +859,20 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	// out = tanh(conv_img(lrelu(x)))
 	tf := time.Now()
 	g := gPrev
-	nf := finalNC(c)
-	engParallel(nf, func(lo, hi int) {
-		x := cur[lo*g.Plane : hi*g.Plane]
-		for i, v := range x {
-			x[i] = engLeaky(v)
-		}
-	})
-	tf = engTraceStep("final lrelu", tf)
-	e.conv3(g, e.convImg, cur, nil, 0, e.dx)
+	var pre *winoPre
+	if e.convImg.wino != nil {
+		pre = &winoPre{relu: true} // in the Winograd input transform
+	} else {
+		nf := finalNC(c)
+		engParallel(nf, func(lo, hi int) {
+			x := cur[lo*g.Plane : hi*g.Plane]
+			for i, v := range x {
+				x[i] = engLeaky(v)
+			}
+		})
+		tf = engTraceStep("final lrelu", tf)
+	}
+	e.conv3(g, e.convImg, cur, pre, 0, e.dx)
 	tf = engTraceStep("final conv_img", tf)
 	defer engTraceStep("final tanh", tf)
 	engParallel(3*g.H, func(lo, hi int) {

@@ -73,6 +73,9 @@ func winoLoadSIMD(row []float32, L int, src, a, b []float32, m, rs float32, relu
 		return 0
 	}
 	mode := 0
+	if relu {
+		mode = 3
+	}
 	var pa, pb *float32
 	if a != nil {
 		mode = 1
@@ -125,4 +128,23 @@ func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) {
 		return
 	}
 	sgemmKernel6x16(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha)
+}
+
+//go:noescape
+func engModAVX2(dst, x, a, b *float32, n int, m, rs float32, relu int)
+
+// engMod writes dst[i] = [lrelu]((x[i]−m)·rs·a[i] + b[i]) for i < len(dst).
+func engMod(dst, x, a, b []float32, m, rs float32, relu bool) {
+	n := len(dst)
+	x, a, b = x[:n], a[:n], b[:n]
+	done := 0
+	if engHaveAVX2 && n >= 8 {
+		r := 0
+		if relu {
+			r = 1
+		}
+		engModAVX2(unsafe.SliceData(dst), unsafe.SliceData(x), unsafe.SliceData(a), unsafe.SliceData(b), n, m, rs, r)
+		done = n &^ 7
+	}
+	engModGo(dst[done:], x[done:], a[done:], b[done:], m, rs, relu)
 }

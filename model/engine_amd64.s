@@ -181,7 +181,8 @@ a4done:
 // func winoLoadAVX2(dst *float32, L int, x, a, b *float32, nblk int, m, rs float32, mode int)
 // Splits nblk blocks of 32 values of x by index mod 4 into the phases
 // dst + c·L (8 values each per block), after mode 1: (x−m)·rs·a + b,
-// mode 2: the same then leaky ReLU 0.2; mode 0 copies.
+// mode 2: the same then leaky ReLU 0.2, mode 3: leaky ReLU 0.2 alone;
+// mode 0 copies.
 TEXT ·winoLoadAVX2(SB), NOSPLIT, $0-64
 	MOVQ dst+0(FP), DI
 	MOVQ L+8(FP), BX
@@ -207,6 +208,8 @@ ldloop:
 	VMOVUPS 96(SI)(AX*1), Y3
 	CMPQ R10, $0
 	JEQ ldshuf
+	CMPQ R10, $3
+	JEQ ldrelu
 	VSUBPS Y13, Y0, Y0
 	VSUBPS Y13, Y1, Y1
 	VSUBPS Y13, Y2, Y2
@@ -225,6 +228,7 @@ ldloop:
 	VADDPS 96(R9)(AX*1), Y3, Y3
 	CMPQ R10, $1
 	JEQ ldshuf
+ldrelu:
 	VMULPS Y12, Y0, Y4
 	VMAXPS Y4, Y0, Y0
 	VMULPS Y12, Y1, Y5
@@ -628,5 +632,65 @@ u256done:
 	ROW8(Y6, Y7)
 	ROW8(Y8, Y9)
 	ROW8(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// func engModAVX2(dst, x, a, b *float32, n int, m, rs float32, relu int)
+// dst[i] = (x[i]−m)·rs·a[i] + b[i], then leaky ReLU 0.2 when relu is 1,
+// for i < n rounded down to a multiple of 8.
+TEXT ·engModAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Y13
+	VBROADCASTSS rs+44(FP), Y14
+	MOVQ relu+48(FP), R10
+	MOVL $0x3e4ccccd, AX
+	MOVL AX, X12
+	VBROADCASTSS X12, Y12
+	XORQ AX, AX
+	SHRQ $3, CX
+modloop2:
+	CMPQ CX, $2
+	JLT modloop1
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS 32(SI)(AX*1), Y1
+	VSUBPS Y13, Y0, Y0
+	VSUBPS Y13, Y1, Y1
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS (R8)(AX*1), Y0, Y0
+	VMULPS 32(R8)(AX*1), Y1, Y1
+	VADDPS (R9)(AX*1), Y0, Y0
+	VADDPS 32(R9)(AX*1), Y1, Y1
+	TESTQ R10, R10
+	JEQ modstore2
+	VMULPS Y12, Y0, Y2
+	VMAXPS Y2, Y0, Y0
+	VMULPS Y12, Y1, Y3
+	VMAXPS Y3, Y1, Y1
+modstore2:
+	VMOVUPS Y0, (DI)(AX*1)
+	VMOVUPS Y1, 32(DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $2, CX
+	JMP modloop2
+modloop1:
+	TESTQ CX, CX
+	JEQ moddone
+	VMOVUPS (SI)(AX*1), Y0
+	VSUBPS Y13, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMULPS (R8)(AX*1), Y0, Y0
+	VADDPS (R9)(AX*1), Y0, Y0
+	TESTQ R10, R10
+	JEQ modstore1
+	VMULPS Y12, Y0, Y2
+	VMAXPS Y2, Y0, Y0
+modstore1:
+	VMOVUPS Y0, (DI)(AX*1)
+moddone:
 	VZEROUPPER
 	RET

@@ -37,7 +37,8 @@ func TestWinoKernels(t *testing.T) {
 			}
 		}
 		// Phase split with and without modulation.
-		for _, mode := range []int{0, 1, 2} {
+		// Modes: 0 copy, 1 modulate, 2 modulate + leaky ReLU, 3 leaky ReLU.
+		for _, mode := range []int{0, 1, 2, 3} {
 			L := (n+3)/4 + 1
 			x := make([]float32, n+40)
 			ab := make([]float32, 2*(n+40))
@@ -50,18 +51,18 @@ func TestWinoKernels(t *testing.T) {
 			for _, m := range []int{n, n + 33} {
 				L := max(L, (m+3)/4+1)
 				var a, b []float32
-				if mode > 0 {
+				if mode == 1 || mode == 2 {
 					a, b = ab[:m], ab[n+40:n+40+m]
 				}
 				got, want := make([]float32, 4*L), make([]float32, 4*L)
-				winoLoadRow(got, L, x[:m], a, b, 0.3, 1.7, mode == 2)
+				winoLoadRow(got, L, x[:m], a, b, 0.3, 1.7, mode >= 2)
 				for i := 0; i < m; i++ {
 					v := x[i]
 					if a != nil {
 						v = (v-0.3)*1.7*a[i] + b[i]
-						if mode == 2 {
-							v = engLeaky(v)
-						}
+					}
+					if mode >= 2 {
+						v = engLeaky(v)
 					}
 					want[(i%4)*L+i/4] = v
 				}
@@ -148,6 +149,38 @@ func BenchmarkEngineGemm(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestEngMod checks the SIMD modulation against Go, for lengths around
+// the vector widths, with and without statistics and leaky ReLU, and that
+// it writes nothing past dst.
+func TestEngMod(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	rnd := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 24, 33, 100} {
+		for _, tc := range []struct {
+			m, rs float32
+			relu  bool
+		}{{0, 1, false}, {0, 1, true}, {0.3, 1.7, false}, {-0.2, 0.6, true}} {
+			x, a, b := rnd(n), rnd(n), rnd(n)
+			got, want := make([]float32, n+1), make([]float32, n)
+			got[n] = 42
+			engMod(got[:n], x, a, b, tc.m, tc.rs, tc.relu)
+			engModGo(want, x, a, b, tc.m, tc.rs, tc.relu)
+			if d := maxAbsDiff(got[:n], want); d > 1e-6 {
+				t.Errorf("n=%d %+v: max diff %g", n, tc, d)
+			}
+			if got[n] != 42 {
+				t.Errorf("n=%d: wrote past dst", n)
+			}
 		}
 	}
 }

@@ -230,6 +230,44 @@ func engIm2colConv3(g engGeom, ws [][]float32, outC, inC int, alpha float32, in 
 	}
 }
 
+// engIm2colConv3Compact is engIm2colConv3 for one weight on a small map
+// whose whole im2col fits col (9·inC·H·W floats): the columns hold only
+// the H·W pixels, not the 2 border columns per row that the padded span
+// adds (a quarter more GEMM work at 8×8), and the GEMM writes tmp
+// (outC·H·W) before out = tmp + beta·out over the pixels.
+func engIm2colConv3Compact(g engGeom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out, col, tmp []float32) {
+	hw := g.H * g.W
+	engParallel(inC, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			src := in[ci*g.Plane:]
+			for t := 0; t < 9; t++ {
+				off := g.tapOffset(t)
+				c := col[(ci*9+t)*hw : (ci*9+t+1)*hw]
+				for y := 0; y < g.H; y++ {
+					copy(c[y*g.W:(y+1)*g.W], src[off+y*g.PW:])
+				}
+			}
+		}
+	})
+	k := 9 * inC
+	engPsgemm(outC, hw, k, alpha, w, k, col, hw, 0, tmp, hw)
+	engParallel(outC, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for y := 0; y < g.H; y++ {
+				s := tmp[o*hw+y*g.W : o*hw+(y+1)*g.W]
+				d := out[o*g.Plane+g.pos(y, 0) : o*g.Plane+g.pos(y, 0)+g.W]
+				if beta == 0 {
+					copy(d, s)
+					continue
+				}
+				for x, v := range s {
+					d[x] = v + beta*d[x]
+				}
+			}
+		}
+	})
+}
+
 // engConv1x1 is out = alpha·W·in + beta·out over the GEMM span.
 func engConv1x1(g engGeom, w []float32, outC, inC int, alpha float32, in []float32, beta float32, out []float32) {
 	o := g.origin()
@@ -303,31 +341,27 @@ func engModulateRange(g engGeom, x, ab []float32, c, c0, c1 int, mean, rstd []fl
 			as := ab[ch*pl : (ch+1)*pl]
 			bs := ab[(c+ch)*pl : (c+ch+1)*pl]
 			ds := dst[(ch-c0)*pl : (ch-c0+1)*pl]
-			as, bs, ds = as[:len(xs)], bs[:len(xs)], ds[:len(xs)]
-			if mean == nil {
-				if relu {
-					for i, v := range xs {
-						ds[i] = engLeaky(v*as[i] + bs[i])
-					}
-				} else {
-					for i, v := range xs {
-						ds[i] = v*as[i] + bs[i]
-					}
-				}
-				continue
+			var m, r float32 = 0, 1
+			if mean != nil {
+				m, r = mean[ch], rstd[ch]
 			}
-			m, r := mean[ch], rstd[ch]
-			if relu {
-				for i, v := range xs {
-					ds[i] = engLeaky((v-m)*r*as[i] + bs[i])
-				}
-			} else {
-				for i, v := range xs {
-					ds[i] = (v-m)*r*as[i] + bs[i]
-				}
-			}
+			engMod(ds[:len(xs)], xs, as, bs, m, r, relu)
 		}
 	})
+}
+
+// engModGo is engMod in Go. With m = 0 and rs = 1 it is x·a + b exactly.
+func engModGo(dst, x, a, b []float32, m, rs float32, relu bool) {
+	x, a, b = x[:len(dst)], a[:len(dst)], b[:len(dst)]
+	if relu {
+		for i, v := range x {
+			dst[i] = engLeaky((v-m)*rs*a[i] + b[i])
+		}
+		return
+	}
+	for i, v := range x {
+		dst[i] = (v-m)*rs*a[i] + b[i]
+	}
 }
 
 // engSum9Go is engSum9 in Go for dst = the values from index off on.

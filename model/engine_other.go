@@ -17,3 +17,6 @@ func gemmKernel(kc int, ap, bp, c []float32, ldc int, alpha float32) { panic("no
 func gemmKernelU(kc int, a []float32, lda int, bp, c []float32, ldc int, alpha float32) {
 	panic("no GEMM kernel")
 }
+
+// engMod writes dst[i] = [lrelu]((x[i]−m)·rs·a[i] + b[i]) for i < len(dst).
+func engMod(dst, x, a, b []float32, m, rs float32, relu bool) { engModGo(dst, x, a, b, m, rs, relu) }

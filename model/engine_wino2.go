@@ -64,8 +64,10 @@ func newWino2Weights(out, in int, alpha float64, kernel func(o, i int) []float32
 
 // wino2Conv writes out = conv(pre(src)) + bias + beta·out over the pixels
 // of layout g (even sides) for the in channels of src, through 16 GEMMs
-// over all tiles at once. v and m are scratch of at least 16·in·tiles and
-// 16·out·tiles floats; mod holds a modulated plane per worker.
+// over all tiles at once, with pre's modulation of src applied first (a
+// plane at a time). s's v and m hold the transformed inputs and the GEMM
+// outputs (16·in and 16·out rows of tiles), rows and out per-worker planes
+// and rows.
 func wino2Conv(g engGeom, ww *wino2Weights, src []float32, pre *winoPre, bias []float32, beta float32, out []float32, s *winoScratch) {
 	th, tw := g.H/2, g.W/2
 	nt := th * tw
@@ -83,53 +85,44 @@ func wino2Conv(g engGeom, ww *wino2Weights, src []float32, pre *winoPre, bias []
 	stride := ww.in * nt
 	ts := time.Now()
 	engParallelW(ww.in, func(wk, lo, hi int) {
-		if len(s.rows[wk]) < g.Plane {
-			s.rows[wk] = make([]float32, g.Plane)
+		if len(s.rows[wk]) < g.Plane+4*g.PW {
+			s.rows[wk] = make([]float32, g.Plane+4*g.PW)
 		}
+		buf := s.rows[wk]
+		t0, t1, t2, t3 := buf[g.Plane:g.Plane+g.PW], buf[g.Plane+g.PW:g.Plane+2*g.PW], buf[g.Plane+2*g.PW:g.Plane+3*g.PW], buf[g.Plane+3*g.PW:g.Plane+4*g.PW]
 		for k := lo; k < hi; k++ {
 			p := src[k*g.Plane : (k+1)*g.Plane]
 			if pre != nil {
 				// A and B are zero on the border, so the modulated
 				// plane keeps its zero border.
-				d := s.rows[wk][:g.Plane]
+				d := buf[:g.Plane]
 				a := pre.ab[k*g.Plane : (k+1)*g.Plane]
 				b := pre.ab[(pre.C+k)*g.Plane : (pre.C+k+1)*g.Plane]
 				var pm, rs float32 = 0, 1
 				if pre.mean != nil {
 					pm, rs = pre.mean[k], pre.rstd[k]
 				}
-				for i, x := range p {
-					y := (x-pm)*rs*a[i] + b[i]
-					if pre.relu {
-						y = engLeaky(y)
-					}
-					d[i] = y
-				}
+				engMod(d, p, a, b, pm, rs, pre.relu)
 				p = d
 			}
-			// Tile (i, j) reads padded rows 2i..2i+3, columns 2j..2j+3.
+			// Tile (i, j) reads padded rows 2i..2i+3, columns 2j..2j+3:
+			// t = Bᵀ d over whole rows, then V = t B per tile.
 			vk := v[k*nt:]
 			for i := 0; i < th; i++ {
-				r0 := p[(2*i)*g.PW:]
-				r1 := p[(2*i+1)*g.PW:]
-				r2 := p[(2*i+2)*g.PW:]
-				r3 := p[(2*i+3)*g.PW:]
-				for j := 0; j < tw; j++ {
-					c := 2 * j
-					// t = Bᵀ d (rows), then V = t B (columns).
-					var t [4][4]float32
-					for x := 0; x < 4; x++ {
-						d0, d1, d2, d3 := r0[c+x], r1[c+x], r2[c+x], r3[c+x]
-						t[0][x], t[1][x], t[2][x], t[3][x] = d0-d2, d1+d2, d2-d1, d1-d3
-					}
-					ti := i*tw + j
-					for a := 0; a < 4; a++ {
-						e := t[a]
-						o := a * 4 * stride
-						vk[o+ti] = e[0] - e[2]
-						vk[o+stride+ti] = e[1] + e[2]
-						vk[o+2*stride+ti] = e[2] - e[1]
-						vk[o+3*stride+ti] = e[1] - e[3]
+				r0 := p[(2*i)*g.PW : (2*i+1)*g.PW]
+				r1 := p[(2*i+1)*g.PW : (2*i+2)*g.PW]
+				r2 := p[(2*i+2)*g.PW : (2*i+3)*g.PW]
+				r3 := p[(2*i+3)*g.PW : (2*i+4)*g.PW]
+				for x := range t0 {
+					d0, d1, d2, d3 := r0[x], r1[x], r2[x], r3[x]
+					t0[x], t1[x], t2[x], t3[x] = d0-d2, d1+d2, d2-d1, d1-d3
+				}
+				for a, e := range [4][]float32{t0, t1, t2, t3} {
+					o := a*4*stride + i*tw
+					v0, v1, v2, v3 := vk[o:o+tw], vk[o+stride:o+stride+tw], vk[o+2*stride:o+2*stride+tw], vk[o+3*stride:o+3*stride+tw]
+					for j := range v0 {
+						c := e[2*j : 2*j+4 : 2*j+4]
+						v0[j], v1[j], v2[j], v3[j] = c[0]-c[2], c[1]+c[2], c[2]-c[1], c[1]-c[3]
 					}
 				}
 			}
@@ -144,7 +137,16 @@ func wino2Conv(g engGeom, ww *wino2Weights, src []float32, pre *winoPre, bias []
 	ts = engTraceStep("wino2 gemm", ts)
 	defer engTraceStep("wino2 out", ts)
 	ms := ww.out * nt
-	engParallel(ww.out, func(lo, hi int) {
+	engParallelW(ww.out, func(wk, lo, hi int) {
+		if len(s.out[wk]) < 8*tw {
+			s.out[wk] = make([]float32, 8*tw)
+		}
+		var r [2][4][]float32 // r = Aᵀ M over tile rows, [a][x][j]
+		for a := range r {
+			for x := range r[a] {
+				r[a][x] = s.out[wk][(a*4+x)*tw : (a*4+x+1)*tw]
+			}
+		}
 		for o := lo; o < hi; o++ {
 			var b float32
 			if bias != nil {
@@ -153,23 +155,28 @@ func wino2Conv(g engGeom, ww *wino2Weights, src []float32, pre *winoPre, bias []
 			mo := m[o*nt:]
 			dst := out[o*g.Plane : (o+1)*g.Plane]
 			for i := 0; i < th; i++ {
-				for j := 0; j < tw; j++ {
-					ti := i*tw + j
-					// r = Aᵀ M (rows), then Y = r A (columns).
-					var r [2][4]float32
-					for x := 0; x < 4; x++ {
-						m0, m1, m2, m3 := mo[(x)*ms+ti], mo[(4+x)*ms+ti], mo[(8+x)*ms+ti], mo[(12+x)*ms+ti]
-						r[0][x], r[1][x] = m0+m1+m2, m1-m2-m3
+				for x := 0; x < 4; x++ {
+					q := x*ms + i*tw
+					m0, m1, m2, m3 := mo[q:q+tw], mo[q+4*ms:q+4*ms+tw], mo[q+8*ms:q+8*ms+tw], mo[q+12*ms:q+12*ms+tw]
+					ra, rb := r[0][x][:tw], r[1][x][:tw]
+					for j := range ra {
+						ra[j], rb[j] = m0[j]+m1[j]+m2[j], m1[j]-m2[j]-m3[j]
 					}
-					for a := 0; a < 2; a++ {
-						e := r[a]
-						y0, y1 := e[0]+e[1]+e[2]+b, e[1]-e[2]-e[3]+b
-						q := g.pos(2*i+a, 2*j)
-						if beta == 0 {
-							dst[q], dst[q+1] = y0, y1
-						} else {
-							dst[q] = y0 + beta*dst[q]
-							dst[q+1] = y1 + beta*dst[q+1]
+				}
+				for a := 0; a < 2; a++ {
+					e0, e1, e2, e3 := r[a][0][:tw], r[a][1][:tw], r[a][2][:tw], r[a][3][:tw]
+					q := g.pos(2*i+a, 0)
+					row := dst[q : q+2*tw]
+					if beta == 0 {
+						for j := range e0 {
+							d := row[2*j : 2*j+2 : 2*j+2]
+							d[0], d[1] = e0[j]+e1[j]+e2[j]+b, e1[j]-e2[j]-e3[j]+b
+						}
+					} else {
+						for j := range e0 {
+							d := row[2*j : 2*j+2 : 2*j+2]
+							d[0] = e0[j] + e1[j] + e2[j] + b + beta*d[0]
+							d[1] = e1[j] - e2[j] - e3[j] + b + beta*d[1]
 						}
 					}
 				}

@@ -76,3 +76,34 @@ func TestWino2Conv(t *testing.T) {
 		})
 	}
 }
+
+// TestIm2colCompact checks the compact im2col conv of small maps against
+// the span-wide one.
+func TestIm2colCompact(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, tc := range []struct {
+		h, w, in, out int
+		beta          float32
+	}{{8, 8, 16, 24, 0}, {4, 6, 9, 5, 1}, {1, 1, 3, 2, 0.5}} {
+		g := newEngGeom(tc.h, tc.w)
+		rnd := func(n int) []float32 {
+			s := make([]float32, n)
+			for i := range s {
+				s[i] = rng.Float32()*2 - 1
+			}
+			return s
+		}
+		x, w := rnd(tc.in*g.Plane), rnd(tc.out*tc.in*9)
+		g.clearBorder(x, 0, tc.in)
+		init := rnd(tc.out * g.Plane)
+		g.clearBorder(init, 0, tc.out)
+		want, got := append([]float32(nil), init...), append([]float32(nil), init...)
+		engIm2colConv3(g, [][]float32{w}, tc.out, tc.in, 0.5, x, tc.beta, want, make([]float32, 9*tc.in*g.span()))
+		engIm2colConv3Compact(g, w, tc.out, tc.in, 0.5, x, tc.beta, got, make([]float32, 9*tc.in*tc.h*tc.w), make([]float32, tc.out*tc.h*tc.w))
+		g.finish(want, nil, 0, tc.out)
+		g.finish(got, nil, 0, tc.out)
+		if d := engineDiff(got, want); d > 1e-5 {
+			t.Errorf("%dx%d %d→%d: compact vs span im2col: max abs diff %.3g", tc.h, tc.w, tc.in, tc.out, d)
+		}
+	}
+}

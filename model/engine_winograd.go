@@ -75,7 +75,8 @@ type winoOut struct {
 
 // winoPre is a modulation applied to the conv's input as it is read:
 // [lrelu](norm(x)·A + B), with A and B in ab's planes [0, C) and [C, 2C)
-// and norm (x−mean)·rstd for instance norm (mean nil: identity).
+// and norm (x−mean)·rstd for instance norm (mean nil: identity); with ab
+// nil, lrelu(x) alone (F(4×4) only).
 type winoPre struct {
 	ab         []float32
 	C          int
@@ -174,7 +175,8 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 	p := src[k*g.Plane : (k+1)*g.Plane]
 	var pa, pb []float32
 	var pm, rs float32
-	if pre != nil {
+	relu := pre != nil && pre.relu
+	if pre != nil && pre.ab != nil {
 		pa = pre.ab[k*g.Plane : (k+1)*g.Plane]
 		pb = pre.ab[(pre.C+k)*g.Plane : (pre.C+k+1)*g.Plane]
 		rs = 1
@@ -206,10 +208,10 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 				continue
 			}
 			o := pr * g.PW
-			if pre == nil {
-				winoLoadRow(rows[r], L, p[o:o+g.PW], nil, nil, 0, 0, false)
+			if pa == nil {
+				winoLoadRow(rows[r], L, p[o:o+g.PW], nil, nil, 0, 0, relu)
 			} else {
-				winoLoadRow(rows[r], L, p[o:o+g.PW], pa[o:o+g.PW], pb[o:o+g.PW], pm, rs, pre.relu)
+				winoLoadRow(rows[r], L, p[o:o+g.PW], pa[o:o+g.PW], pb[o:o+g.PW], pm, rs, relu)
 			}
 		}
 		loaded = 4*i + 4
@@ -225,14 +227,19 @@ func winoInput(g engGeom, src []float32, k int, pre *winoPre, i0, i1, tw int, bu
 }
 
 // winoLoadRow writes src (modulated when a is given: lrelu((x−m)·rs·a+b)
-// or without lrelu) into row split by column mod 4 into phases of L
-// values, zero past len(src).
+// or without lrelu; else lrelu(x) or x) into row split by column mod 4
+// into phases of L values, zero past len(src).
 func winoLoadRow(row []float32, L int, src, a, b []float32, m, rs float32, relu bool) {
 	n := len(src)
 	p0, p1, p2, p3 := row[0:L], row[L:2*L], row[2*L:3*L], row[3*L:4*L]
 	j0 := winoLoadSIMD(row, L, src, a, b, m, rs, relu) / 4
 	q := n / 4
 	switch {
+	case a == nil && relu:
+		for j := j0; j < q; j++ {
+			s := src[4*j : 4*j+4 : 4*j+4]
+			p0[j], p1[j], p2[j], p3[j] = engLeaky(s[0]), engLeaky(s[1]), engLeaky(s[2]), engLeaky(s[3])
+		}
 	case a == nil:
 		for j := j0; j < q; j++ {
 			s := src[4*j : 4*j+4 : 4*j+4]
@@ -263,9 +270,9 @@ func winoLoadRow(row []float32, L int, src, a, b []float32, m, rs float32, relu 
 			v = src[x]
 			if a != nil {
 				v = (v-m)*rs*a[x] + b[x]
-				if relu {
-					v = engLeaky(v)
-				}
+			}
+			if relu {
+				v = engLeaky(v)
 			}
 		}
 		phase[x&3][x>>2] = v
