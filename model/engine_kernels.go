@@ -290,10 +290,21 @@ func engUpsample2(gs, gd engGeom, src, dst []float32, c0, c1 int) {
 		d := dst[c*gd.Plane : (c+1)*gd.Plane]
 		clear(d[:gd.origin()])
 		for y := 0; y < gd.H; y++ {
-			srow := s[gs.pos(y>>1, 0) : gs.pos(y>>1, 0)+gs.W]
 			drow := d[gd.pos(y, 0) : gd.pos(y, 0)+gd.W+2]
-			for x := range drow[:gd.W] {
-				drow[x] = srow[x>>1]
+			if y&1 == 1 {
+				copy(drow, d[gd.pos(y-1, 0):]) // the row above, border included
+				continue
+			}
+			srow := s[gs.pos(y>>1, 0) : gs.pos(y>>1, 0)+gs.W]
+			if gd.W == 2*gs.W {
+				for x, v := range srow {
+					p := drow[2*x : 2*x+2 : 2*x+2]
+					p[0], p[1] = v, v
+				}
+			} else {
+				for x := range drow[:gd.W] {
+					drow[x] = srow[x>>1]
+				}
 			}
 			drow[gd.W], drow[gd.W+1] = 0, 0
 		}

@@ -91,24 +91,32 @@ type winoScratch struct {
 	out  [][]float32 // per worker: output rows and pass-1 values
 }
 
+// winoBandFloats caps a band's transformed inputs or GEMM outputs, or
+// twice that where the whole map then is one band (ADE20K's up_0 at 32×32:
+// one band of 64 tiles rather than two thin ones).
+const winoBandFloats = 2 << 20
+
 // winoBandRows is how many rows of tiles (of th rows of tw tiles) a band
 // holds, so that the transformed inputs and GEMM outputs of a band stay a
 // few MB; the rows are spread evenly over the bands, as a last band of a
 // few tiles would make thin, slow GEMMs.
 func winoBandRows(out, in, th, tw int) int {
-	n := max(1, (2<<20)/(36*max(out, in)))
+	n := max(1, winoBandFloats/(36*max(out, in)))
 	rows := max(1, n/tw)
+	if th*tw <= 2*n {
+		return th
+	}
 	nb := (th + rows - 1) / rows
 	return (th + nb - 1) / nb
 }
 
 // winoScratchNeed is how many floats winoConv's v and m take at most
 // for an out×in conv on maps of layout g or any box of them: a band holds
-// at most max(n, tw) tiles for winoBandRows' n, and no more than the map.
+// at most max(2n, tw) tiles for winoBandRows' n, and no more than the map.
 func winoScratchNeed(g engGeom, out, in int) (nv, nm int) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
-	n := max(1, (2<<20)/(36*max(out, in)))
-	nt := min(th*tw, max(n, tw))
+	n := max(1, winoBandFloats/(36*max(out, in)))
+	nt := min(th*tw, max(2*n, tw))
 	return 36 * in * nt, 36 * out * nt
 }
 
