@@ -767,6 +767,22 @@ func (e *engine) convS(g engGeom, b *engBlock, x, ab, mean, rstd, out []float32)
 						as := ab[ch*g.Plane+q : ch*g.Plane+q+nr]
 						bs := ab[(fin+ch)*g.Plane+q : (fin+ch)*g.Plane+q+nr]
 						d := panel[kk*gemmNR : kk*gemmNR+gemmNR]
+						if nr == 32 {
+							// A full AVX-512 panel, as arrays: no bounds
+							// checks (a third faster on ADE20K's up_3).
+							xa, aa, ba, da := (*[32]float32)(xs), (*[32]float32)(as), (*[32]float32)(bs), (*[32]float32)(d)
+							if mean == nil {
+								for j := range da {
+									da[j] = xa[j]*aa[j] + ba[j]
+								}
+							} else {
+								m, r := mean[ch], rstd[ch]
+								for j := range da {
+									da[j] = (xa[j]-m)*r*aa[j] + ba[j]
+								}
+							}
+							continue
+						}
 						if mean == nil {
 							for j, v := range xs {
 								d[j] = v*as[j] + bs[j]
