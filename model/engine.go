@@ -769,7 +769,7 @@ func (e *engine) convS(g engGeom, b *engBlock, x, ab, mean, rstd, out []float32)
 						d := panel[kk*gemmNR : kk*gemmNR+gemmNR]
 						if nr == 32 {
 							// A full AVX-512 panel, as arrays: no bounds
-							// checks (a third faster on ADE20K's up_3).
+							// checks (ADE20K's up_3 conv_s: 18 → 16 ms).
 							xa, aa, ba, da := (*[32]float32)(xs), (*[32]float32)(as), (*[32]float32)(bs), (*[32]float32)(d)
 							if mean == nil {
 								for j := range da {
