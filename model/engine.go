@@ -261,6 +261,7 @@ func newEngine(c Config, p Params) (*engine, error) {
 			cv.wino = newWinoWeights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
 			})
+			cv.wino.band = winoBandTrunk
 		} else if cv.k == 3 && kind == engWino2 {
 			cv.wino2 = newWino2Weights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
@@ -398,7 +399,7 @@ func (e *engine) alloc() {
 	var nv, nm int
 	need := func(g engGeom, out, in int, w4 *winoWeights, w2 *wino2Weights) {
 		if w4 != nil {
-			v, m := winoScratchNeed(g, out, in)
+			v, m := winoScratchNeed(g, w4)
 			nv, nm = max(nv, v), max(nm, m)
 		}
 		if w2 != nil {

@@ -17,7 +17,26 @@ import "time"
 type winoWeights struct {
 	out, in int
 	u       []float32
+	band    winoBand
 }
+
+// winoBand is how winoConv cuts a map into bands of tiles: at most
+// floats transformed inputs or GEMM outputs per band, but no fewer than
+// minTiles tiles (thinner GEMMs run slowly).
+type winoBand struct{ floats, minTiles int }
+
+var (
+	// winoBandSpade serves the γ/β convs (2C outputs from nhidden
+	// inputs): large bands.
+	winoBandSpade = winoBand{floats: 2 << 20, minTiles: 1}
+	// winoBandTrunk serves the main path's convs, which measured faster
+	// with smaller bands, whose transformed inputs and GEMM outputs stay
+	// in cache (ADE20K: up_1..up_3's convs 5–15% faster), but not thinner
+	// than 128 tiles (4 GEMM panels). The γ/β convs keep winoBandSpade
+	// for now: these bands measured faster for them too (ADE20K's cold
+	// render ~8%), a change not made here.
+	winoBandTrunk = winoBand{floats: 1 << 20, minTiles: 128}
+)
 
 // winoG is G of F(4, 3) (interpolation points 0, ±1, ±2, ∞).
 var winoG = [6][3]float64{
@@ -32,7 +51,7 @@ var winoG = [6][3]float64{
 // newWinoWeights transforms out×in 3×3 kernels; kernel(o, i) returns the
 // 9 weights of output o, input i, row-major.
 func newWinoWeights(out, in int, alpha float64, kernel func(o, i int) []float32) *winoWeights {
-	ww := &winoWeights{out: out, in: in, u: make([]float32, 36*out*in)}
+	ww := &winoWeights{out: out, in: in, u: make([]float32, 36*out*in), band: winoBandSpade}
 	engParallel(out, func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			for i := 0; i < in; i++ {
@@ -91,17 +110,14 @@ type winoScratch struct {
 	out  [][]float32 // per worker: output rows and pass-1 values
 }
 
-// winoBandFloats caps a band's transformed inputs or GEMM outputs, or
-// twice that where the whole map then is one band (ADE20K's up_0 at 32×32:
-// one band of 64 tiles rather than two thin ones).
-const winoBandFloats = 2 << 20
-
 // winoBandRows is how many rows of tiles (of th rows of tw tiles) a band
-// holds, so that the transformed inputs and GEMM outputs of a band stay a
-// few MB; the rows are spread evenly over the bands, as a last band of a
+// of ww holds, so that the transformed inputs and GEMM outputs of a band
+// stay a few MB (or twice that where the whole map then is one band:
+// ADE20K's up_0 at 32×32 runs one band of 64 tiles rather than two thin
+// ones); the rows are spread evenly over the bands, as a last band of a
 // few tiles would make thin, slow GEMMs.
-func winoBandRows(out, in, th, tw int) int {
-	n := max(1, winoBandFloats/(36*max(out, in)))
+func winoBandRows(ww *winoWeights, th, tw int) int {
+	n := ww.band.tiles(ww.out, ww.in)
 	rows := max(1, n/tw)
 	if th*tw <= 2*n {
 		return th
@@ -110,22 +126,27 @@ func winoBandRows(out, in, th, tw int) int {
 	return (th + nb - 1) / nb
 }
 
+// tiles is the number of tiles n of a band for an out×in conv.
+func (b winoBand) tiles(out, in int) int {
+	return max(1, b.minTiles, b.floats/(36*max(out, in)))
+}
+
 // winoScratchNeed is how many floats winoConv's v and m take at most
-// for an out×in conv on maps of layout g or any box of them: a band holds
-// at most max(2n, tw) tiles for winoBandRows' n, and no more than the map.
-func winoScratchNeed(g engGeom, out, in int) (nv, nm int) {
+// for ww on maps of layout g or any box of them: a band holds at most
+// max(2n, tw) tiles for winoBandRows' n, and no more than the map.
+func winoScratchNeed(g engGeom, ww *winoWeights) (nv, nm int) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
-	n := max(1, winoBandFloats/(36*max(out, in)))
+	n := ww.band.tiles(ww.out, ww.in)
 	nt := min(th*tw, max(2*n, tw))
-	return 36 * in * nt, 36 * out * nt
+	return 36 * ww.in * nt, 36 * ww.out * nt
 }
 
 // winoConv runs a 3×3 conv (padding 1) of the in channels of src (padded
 // layout g) with weights ww, through o.
 func winoConv(g engGeom, ww *winoWeights, src []float32, o *winoOut, s *winoScratch, pre *winoPre) {
 	th, tw := (g.H+3)/4, (g.W+3)/4
-	bandRows := winoBandRows(ww.out, ww.in, th, tw)
-	nv, nm := winoScratchNeed(g, ww.out, ww.in)
+	bandRows := winoBandRows(ww, th, tw)
+	nv, nm := winoScratchNeed(g, ww)
 	if len(s.v) < nv {
 		s.v = make([]float32, nv)
 	}
