@@ -19,6 +19,9 @@ import (
 )
 
 func runTrain(args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runTrainExport(args[1:], stdout)
+	}
 	fs := newFlags("train")
 	generated := "synthetic, once its generator is built in"
 	if ns := train.RegisteredSources(); len(ns) > 0 {
@@ -311,4 +314,30 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// runTrainExport writes the model (G and E) of one checkpoint of a run:
+// `spadepaint train export --checkpoint runs/x/checkpoints/step-N.safetensors --out m.safetensors`.
+func runTrainExport(args []string, stdout io.Writer) error {
+	fs := newFlags("train export")
+	ckpt := fs.String("checkpoint", "", "training checkpoint (a run's checkpoints/step-N.safetensors)")
+	out := fs.String("out", "", "model file to write (.safetensors)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "checkpoint", "out"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	m, err := train.CheckpointModel(*ckpt)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%s, %d×%d) from %s\n", *out, m.Config.Name, m.Config.Width, m.Config.Height(), *ckpt)
+	return nil
 }

@@ -177,3 +177,17 @@ func TestGallery(t *testing.T) {
 		t.Errorf("sheet is %d×%d", cfg.Width, cfg.Height)
 	}
 }
+
+func TestCLITrainExport(t *testing.T) {
+	var out bytes.Buffer
+	if err := runTrain([]string{"export", "--out", "x.safetensors"}, &out); err == nil || !strings.Contains(err.Error(), "--checkpoint") {
+		t.Errorf("missing --checkpoint: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.safetensors")
+	if err := os.WriteFile(bad, []byte("nope"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTrain([]string{"export", "--checkpoint", bad, "--out", filepath.Join(t.TempDir(), "m.safetensors")}, &out); err == nil {
+		t.Error("a corrupt checkpoint was exported")
+	}
+}

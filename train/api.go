@@ -1,6 +1,39 @@
 package train
 
+import (
+	"fmt"
+
+	"spadepaint/model"
+	"spadepaint/model/safetensors"
+)
+
 // Checkpoints lists the complete checkpoints of the run in dir, newest
 // first (none, without error, when the folder holds no run), so that a
 // front end can offer to resume it.
 func Checkpoints(dir string) ([]string, error) { return checkpoints(dir) }
+
+// CheckpointModel reads the generator and encoder of a training checkpoint
+// (a run's checkpoints/step-N.safetensors) as a model, for evaluating or
+// shipping a run's state at that step.
+func CheckpointModel(path string) (*model.Model, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var opt Options
+	if f.Metadata[metaFormat] != ckptFormat {
+		return nil, fmt.Errorf("%s is not a spadepaint training checkpoint (format %q)", path, f.Metadata[metaFormat])
+	}
+	if err := jsonUnmarshal(f.Metadata[metaOptions], &opt); err != nil {
+		return nil, fmt.Errorf("%s: options: %w", path, err)
+	}
+	st, _, err := loadCheckpoint(path, opt.Model)
+	if err != nil {
+		return nil, err
+	}
+	var e model.Params
+	if opt.Model.UseVAE {
+		e = st.nets.E
+	}
+	return model.NewModel(opt.Model, st.nets.G, e)
+}

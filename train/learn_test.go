@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,5 +203,46 @@ func TestExportAndStops(t *testing.T) {
 	err = tr2.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "not finite at step 1") {
 		t.Errorf("NaN run: %v", err)
+	}
+}
+
+// TestCheckpointModel: the model read from a run's last checkpoint is the
+// trainer's own at that step, and non-checkpoints are refused.
+func TestCheckpointModel(t *testing.T) {
+	src := newMemSource(2, 64, 64, 5)
+	c := ConfigForData(tinyConfig(model.InstanceNorm, true), src.Info())
+	opt := DefaultOptions(c)
+	opt.Steps, opt.CheckpointEvery, opt.Samples = 2, 2, 1
+	dir := t.TempDir()
+	tr, err := New(dir, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cks, err := Checkpoints(dir)
+	if err != nil || len(cks) == 0 {
+		t.Fatalf("checkpoints %v, %v", cks, err)
+	}
+	got, err := CheckpointModel(cks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tr.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nets := range [][2]model.Params{{got.G, want.G}, {got.E, want.E}} {
+		for _, k := range nets[1].Keys() {
+			a, err1 := nets[0].F32(k)
+			b, err2 := nets[1].F32(k)
+			if err1 != nil || err2 != nil || !slices.Equal(a, b) {
+				t.Errorf("%s differs (%v, %v)", k, err1, err2)
+			}
+		}
+	}
+	if _, err := CheckpointModel(filepath.Join(dir, "model.safetensors")); err == nil || !strings.Contains(err.Error(), "not a spadepaint training checkpoint") {
+		t.Errorf("exported model accepted as a checkpoint: %v", err)
 	}
 }
