@@ -21,6 +21,7 @@ func runImport(args []string, stdout io.Writer) error {
 	dontcare := fs.Bool("dontcare", false, "the last label class is the \"don't care\" label (ADE20K, COCO-Stuff)")
 	width := fs.Int("width", 0, "output width (official --crop_size) for models without a VAE; default 256")
 	out := fs.String("out", "", "model file to write (.safetensors)")
+	f16 := fs.Bool("f16", false, "store the weights as float16: half the file size, renders within ~1e-3 (buffers stay float32)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,12 +38,16 @@ func runImport(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := m.Save(*out); err != nil {
+	o := model.SaveOptions{Weights: model.WeightsF32}
+	if *f16 {
+		o.Weights = model.WeightsF16
+	}
+	if err := m.SaveWith(*out, o); err != nil {
 		return err
 	}
 	c := m.Config
-	fmt.Fprintf(stdout, "wrote %s: ngf %d, %d classes, %d×%d, %s norm, %s upsampling, encoder %v\n",
-		*out, c.NGF, c.NumClasses(), c.Width, c.Height(), c.Norm, c.Upsampling, m.HasEncoder())
+	fmt.Fprintf(stdout, "wrote %s: ngf %d, %d classes, %d×%d, %s norm, %s upsampling, encoder %v, %v weights\n",
+		*out, c.NGF, c.NumClasses(), c.Width, c.Height(), c.Norm, c.Upsampling, m.HasEncoder(), o.Weights)
 	return nil
 }
 

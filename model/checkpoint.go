@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -21,17 +22,97 @@ const (
 )
 
 // Save writes the model's generator and encoder weights, with the config
-// as JSON metadata, to a .safetensors file (atomically).
+// as JSON metadata, to a .safetensors file (atomically), all in float32.
 func (m *Model) Save(path string) error {
+	return m.SaveWith(path, SaveOptions{})
+}
+
+// WeightType is the element type a model file stores its weights in.
+type WeightType int
+
+const (
+	// WeightsF32 stores every tensor bit-exact, as float32 (int64 for the
+	// batch-norm counters).
+	WeightsF32 WeightType = iota
+	// WeightsF16 stores the learned tensors (conv and linear weights,
+	// spectral norm's weight_orig, biases) as IEEE float16, rounded to
+	// nearest even, halving the file. The buffers stay float32: batch-norm
+	// running_mean/running_var and spectral norm's u/v are a few KB in
+	// all, and they are the values whose error would be amplified (1/√var
+	// scales every activation of a layer, σ = uᵀWv divides a whole weight),
+	// so they are kept exact rather than argued safe. A learned tensor with
+	// a finite value beyond float16's ±65504 stays float32 too, since
+	// rounding it to Inf would break the model. Load reads either kind of
+	// file, and mixed files, without being told.
+	WeightsF16
+)
+
+func (w WeightType) String() string {
+	switch w {
+	case WeightsF32:
+		return "float32"
+	case WeightsF16:
+		return "float16"
+	}
+	return fmt.Sprintf("WeightType(%d)", int(w))
+}
+
+// SaveOptions tunes SaveWith; the zero value is what Save writes.
+type SaveOptions struct {
+	Weights WeightType
+}
+
+// SaveWith is Save with a choice of weight type. The tensors and metadata
+// are those Save writes; only the element type of the float16 tensors
+// differs (and with it their place in the file: the format lays tensors
+// out widest type first, then by name).
+func (m *Model) SaveWith(path string, o SaveOptions) error {
 	names, tensors, err := toArrays(m.G, m.E)
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
+	var wo safetensors.WriteOptions
+	switch o.Weights {
+	case WeightsF32:
+	case WeightsF16:
+		wo.Half = m.halfTensors(tensors)
+	default:
+		return fmt.Errorf("save %s: unknown weight type %v", path, o.Weights)
+	}
 	meta := map[string]string{metaFormat: formatName, metaConfig: m.Config.JSON()}
-	if err := safetensors.WriteFile(path, names, tensors, meta); err != nil {
+	if err := safetensors.WriteFileWith(path, names, tensors, meta, wo); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	return nil
+}
+
+// halfTensors picks the tensors WeightsF16 stores as float16: the learned
+// ones whose finite values all fit float16's range (see WeightsF16).
+func (m *Model) halfTensors(tensors map[string]*nd.Array) map[string]bool {
+	specs := GeneratorSpecs(m.Config)
+	if m.E != nil {
+		specs = append(specs, EncoderSpecs(m.Config)...)
+	}
+	half := map[string]bool{}
+	for _, s := range specs {
+		a, ok := tensors[s.Key]
+		if !ok || !s.Kind.Learned() || a.DType != nd.Float32 || !fitsHalf(a.F32) {
+			continue
+		}
+		half[s.Key] = true
+	}
+	return half
+}
+
+// fitsHalf reports whether float16 holds every finite value of x without
+// overflowing to Inf (NaN and ±Inf convert to themselves).
+func fitsHalf(x []float32) bool {
+	for _, v := range x {
+		if h := nd.Float32ToHalf(v); h&0x7fff == 0x7c00 && !math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Load reads a model saved by Save (or exported by the trainer).

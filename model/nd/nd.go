@@ -99,3 +99,52 @@ func HalfToFloat32(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }
+
+// Float32ToHalf converts a float32 to IEEE 754 binary16 bits, rounding to
+// nearest with ties to even as hardware conversions (F16C, CUDA __float2half)
+// and PyTorch's .half() do. Values too large for float16 (|f| ≥ 65520 after
+// rounding) become ±Inf, values too small for its subnormals round to a
+// signed zero. A NaN stays NaN: the top 10 bits of its payload are kept,
+// and when those are all zero the quiet bit is set so the result is not
+// mistaken for Inf. Every float16 value, NaNs included, survives
+// HalfToFloat32 followed by Float32ToHalf unchanged.
+func Float32ToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff { // Inf or NaN
+		if mant == 0 {
+			return sign | 0x7c00
+		}
+		m := uint16(mant >> 13)
+		if m == 0 {
+			m = 0x200
+		}
+		return sign | 0x7c00 | m
+	}
+	e := exp - 127 + 15 // float16's biased exponent
+	switch {
+	case e >= 0x1f:
+		return sign | 0x7c00
+	case e >= 1: // normal: drop 13 mantissa bits; a carry out of the
+		// mantissa correctly bumps the exponent, up to Inf at the top
+		return sign | uint16(uint32(e)<<10+roundShift(mant, 13))
+	case e >= -10: // float16 subnormal (m·2⁻²⁴): shift in the implicit 1;
+		// rounding up from the largest subnormal gives the smallest
+		// normal's bits, 0x400
+		return sign | uint16(roundShift(mant|0x800000, uint32(14-e)))
+	}
+	return sign // below half the smallest subnormal (2⁻²⁵): zero
+}
+
+// roundShift returns x >> s rounded to nearest, ties to even (1 ≤ s ≤ 24).
+func roundShift(x, s uint32) uint32 {
+	q := x >> s
+	r := x & (1<<s - 1)
+	half := uint32(1) << (s - 1)
+	if r > half || r == half && q&1 == 1 {
+		q++
+	}
+	return q
+}

@@ -367,7 +367,12 @@ func readTensor(r io.Reader, e entry) (*nd.Array, error) {
 // WriteFile writes the tensors to path atomically: it writes a temporary
 // file in the same directory, syncs it and renames it over path, so a crash
 // never leaves a half-written weight file behind.
-func WriteFile(path string, names []string, tensors map[string]*nd.Array, metadata map[string]string) (err error) {
+func WriteFile(path string, names []string, tensors map[string]*nd.Array, metadata map[string]string) error {
+	return WriteFileWith(path, names, tensors, metadata, WriteOptions{})
+}
+
+// WriteFileWith is WriteFile with options, as WriteWith is Write.
+func WriteFileWith(path string, names []string, tensors map[string]*nd.Array, metadata map[string]string, o WriteOptions) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -380,7 +385,7 @@ func WriteFile(path string, names []string, tensors map[string]*nd.Array, metada
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := Write(bw, names, tensors, metadata); err != nil {
+	if err := WriteWith(bw, names, tensors, metadata, o); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -407,6 +412,24 @@ func WriteFile(path string, names []string, tensors map[string]*nd.Array, metada
 // a pure function of the tensors, byte-identical across runs. float32
 // tensors are stored as F32 and int64 tensors as I64.
 func Write(w io.Writer, names []string, tensors map[string]*nd.Array, metadata map[string]string) error {
+	return WriteWith(w, names, tensors, metadata, WriteOptions{})
+}
+
+// WriteOptions tunes WriteWith. The zero value writes what Write writes.
+type WriteOptions struct {
+	// Half names float32 tensors to store as F16 (IEEE binary16, rounded
+	// to nearest even by nd.Float32ToHalf), halving their size; the other
+	// float32 tensors stay F32. Naming a tensor that is not written, or
+	// that is not float32, is an error, and so is a finite value that
+	// float16 cannot hold (|x| ≥ 65520 would become Inf): silently turning
+	// a weight into Inf would break the model, so callers check the range
+	// and keep such tensors in F32. Readers convert F16 back to float32.
+	Half map[string]bool
+}
+
+// WriteWith is Write with options. F16 tensors sort after the wider F32 and
+// I64 ones, as the reference implementation lays out any 2-byte type.
+func WriteWith(w io.Writer, names []string, tensors map[string]*nd.Array, metadata map[string]string, o WriteOptions) error {
 	if names == nil {
 		for name := range tensors {
 			names = append(names, name)
@@ -417,6 +440,7 @@ func Write(w io.Writer, names []string, tensors map[string]*nd.Array, metadata m
 		a     *nd.Array
 		dtype string
 		size  int
+		half  []uint16 // the F16 bits of a tensor stored as F16
 	}
 	items := make([]item, 0, len(names))
 	seen := map[string]bool{}
@@ -449,7 +473,22 @@ func Write(w io.Writer, names []string, tensors map[string]*nd.Array, metadata m
 		if a.Size() != n {
 			return fmt.Errorf("tensor %q: shape %s needs %d elements, have %d", name, nd.ShapeString(a.Shape), a.Size(), n)
 		}
+		if o.Half[name] {
+			if a.DType != nd.Float32 {
+				return fmt.Errorf("tensor %q: only float32 tensors can be stored as F16, not %v", name, a.DType)
+			}
+			h, err := toHalf(a.F32)
+			if err != nil {
+				return fmt.Errorf("tensor %q: %w", name, err)
+			}
+			it.dtype, it.size, it.half = "F16", 2, h
+		}
 		items = append(items, it)
+	}
+	for name, on := range o.Half {
+		if on && !seen[name] {
+			return fmt.Errorf("tensor %q: to be stored as F16 but not written", name)
+		}
 	}
 	sort.Slice(items, func(i, j int) bool {
 		if items[i].size != items[j].size {
@@ -511,7 +550,9 @@ func Write(w io.Writer, names []string, tensors map[string]*nd.Array, metadata m
 	buf := make([]byte, 0, 64<<10)
 	for _, it := range items {
 		for i := 0; i < it.a.Size(); i++ {
-			if it.a.DType == nd.Float32 {
+			if it.half != nil {
+				buf = binary.LittleEndian.AppendUint16(buf, it.half[i])
+			} else if it.a.DType == nd.Float32 {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(it.a.F32[i]))
 			} else {
 				buf = binary.LittleEndian.AppendUint64(buf, uint64(it.a.I64[i]))
@@ -526,6 +567,19 @@ func Write(w io.Writer, names []string, tensors map[string]*nd.Array, metadata m
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// toHalf converts float32 values to float16 bits, refusing finite values
+// that would overflow to Inf. NaN and ±Inf stay what they are.
+func toHalf(x []float32) ([]uint16, error) {
+	h := make([]uint16, len(x))
+	for i, v := range x {
+		h[i] = nd.Float32ToHalf(v)
+		if h[i]&0x7fff == 0x7c00 && !math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("element %d is %g, beyond float16's range (±65504)", i, v)
+		}
+	}
+	return h, nil
 }
 
 // writeString appends s as a JSON string without Go's HTML escaping, so

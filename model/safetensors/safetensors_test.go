@@ -419,3 +419,112 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteHalfBytes pins the F16 encoding: exact bytes of a mixed file,
+// F16 laid out after the wider types.
+func TestWriteHalfBytes(t *testing.T) {
+	tensors := map[string]*nd.Array{
+		"a": {Shape: []int{3}, DType: nd.Float32, F32: []float32{1, -2, float32(math.Inf(1))}},
+		"b": {Shape: []int{1}, DType: nd.Float32, F32: []float32{0.5}},
+	}
+	var buf bytes.Buffer
+	if err := WriteWith(&buf, nil, tensors, nil, WriteOptions{Half: map[string]bool{"a": true}}); err != nil {
+		t.Fatal(err)
+	}
+	want := build(`{"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F16","shape":[3],"data_offsets":[4,10]}}    `,
+		append(le32(0.5), 0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c))
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("got\n%q\nwant\n%q", buf.Bytes(), want)
+	}
+}
+
+// TestRoundTripHalf: a file with F16 tensors reads back as the float16
+// rounding of every value, the other tensors bit-exact, and rewriting it
+// with the same options reproduces its bytes.
+func TestRoundTripHalf(t *testing.T) {
+	tensors := sampleTensors()
+	big := make([]float32, 70000) // spans several write chunks
+	for i := range big {
+		big[i] = float32(i%4099-2049) * 0.01
+	}
+	tensors["big"] = &nd.Array{Shape: []int{70000}, DType: nd.Float32, F32: big}
+	// conv.weight's MaxFloat32 would overflow: see TestWriteHalfErrors.
+	half := map[string]bool{"odd": true, "empty": true, "big": true, "name with \"quotes\" <&>": true}
+	path := filepath.Join(t.TempDir(), "h.safetensors")
+	o := WriteOptions{Half: half}
+	if err := WriteFileWith(path, nil, tensors, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNames := []string{"bn.num_batches_tracked", "labels", "conv.weight", "big", "empty", "name with \"quotes\" <&>", "odd"}
+	if !reflect.DeepEqual(f.Names, wantNames) {
+		t.Errorf("Names = %q, want %q", f.Names, wantNames)
+	}
+	for name, a := range tensors {
+		want := a
+		if half[name] {
+			r := make([]float32, len(a.F32))
+			for i, v := range a.F32 {
+				r[i] = nd.HalfToFloat32(nd.Float32ToHalf(v))
+			}
+			want = &nd.Array{Shape: a.Shape, DType: nd.Float32, F32: r}
+		}
+		if got := f.Tensors[name]; got == nil || !sameArray(got, want) {
+			t.Errorf("%q: got %+v, want %+v", name, got, want)
+		}
+	}
+	raw, _ := os.ReadFile(path)
+	want := 8 + int(binary.LittleEndian.Uint64(raw)) + 8*(1+4) + 4*6 + 2*(70000+3+1)
+	if len(raw) != want {
+		t.Errorf("file is %d bytes, want %d", len(raw), want)
+	}
+	var again bytes.Buffer
+	if err := WriteWith(&again, f.Names, f.Tensors, f.Metadata, o); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), raw) {
+		t.Error("rewriting a read F16 file changed its bytes")
+	}
+}
+
+func TestWriteHalfErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		half  map[string]bool
+		want  string
+	}{
+		{"overflow", nil, map[string]bool{"conv.weight": true}, `tensor "conv.weight": element 5 is 3.4028235e+38, beyond float16's range`},
+		{"int64", nil, map[string]bool{"labels": true}, "only float32 tensors can be stored as F16, not int64"},
+		{"not written", []string{"odd"}, map[string]bool{"empty": true}, `tensor "empty": to be stored as F16 but not written`},
+		{"unknown", nil, map[string]bool{"nope": true}, `tensor "nope": to be stored as F16 but not written`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := WriteWith(&buf, tt.names, sampleTensors(), nil, WriteOptions{Half: tt.half})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("wrote %d bytes before failing", buf.Len())
+			}
+		})
+	}
+	// NaN and ±Inf are not overflow: they stay what they are.
+	special := map[string]*nd.Array{"x": {Shape: []int{3}, DType: nd.Float32, F32: []float32{float32(math.NaN()), float32(math.Inf(-1)), 1e-9}}}
+	var buf bytes.Buffer
+	if err := WriteWith(&buf, nil, special, nil, WriteOptions{Half: map[string]bool{"x": true}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadBytes(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Tensors["x"].F32; !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[1]), -1) || got[2] != 0 {
+		t.Errorf("read back %v, want [NaN -Inf 0]", got)
+	}
+}
