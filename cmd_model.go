@@ -38,10 +38,7 @@ func runImport(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := model.SaveOptions{Weights: model.WeightsF32}
-	if *f16 {
-		o.Weights = model.WeightsF16
-	}
+	o := saveOptions(*f16)
 	if err := m.SaveWith(*out, o); err != nil {
 		return err
 	}
@@ -184,4 +181,13 @@ func writeNpy(path string, shape []int, data []float32) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// saveOptions are the model-file options of the --f16 flag of import and
+// train export.
+func saveOptions(f16 bool) model.SaveOptions {
+	if f16 {
+		return model.SaveOptions{Weights: model.WeightsF16}
+	}
+	return model.SaveOptions{Weights: model.WeightsF32}
 }

@@ -338,10 +338,7 @@ func runTrainExport(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := model.SaveOptions{Weights: model.WeightsF32}
-	if *f16 {
-		o.Weights = model.WeightsF16
-	}
+	o := saveOptions(*f16)
 	if err := m.SaveWith(*out, o); err != nil {
 		return err
 	}
