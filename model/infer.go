@@ -22,7 +22,10 @@ import (
 // what the label map decides between renders and prepared copies of some
 // weights: G must not change after the first render (build a new Model
 // for new weights). GenerateGraph runs the gorgonia graph, the reference
-// the engine is tested against; Encode runs the encoder's graph.
+// the engine is tested against. Encode runs the style encoder on the
+// engine's kernels too (engine_encoder.go), with the spectral-norm weights
+// resolved at its first call, so E must not change after it either;
+// EncodeGraph runs the encoder's graph, its reference.
 type Model struct {
 	Config Config
 	G, E   Params
@@ -32,6 +35,7 @@ type Model struct {
 	gens     map[int]*genRunner
 	encs     map[int]*encRunner
 	eng      *engine
+	encEng   *encEngine
 	backend  Backend // when set, Generate, Encode and DropCache run there
 }
 
@@ -164,11 +168,8 @@ func (m *Model) GenerateGraph(ctx context.Context, l *Labels, z []float32) (*Ima
 // ([N, 3, H, W] in [−1, 1], any size: they are resized bilinearly to the
 // encoder's input as the official code does).
 func (m *Model) Encode(ctx context.Context, style *Image) (mu, logvar []float32, err error) {
-	if !m.HasEncoder() {
-		return nil, nil, ErrNoEncoder
-	}
-	if style.N < 1 || style.H < 1 || style.W < 1 || len(style.Pix) != style.N*3*style.H*style.W {
-		return nil, nil, fmt.Errorf("style image batch %d×3×%d×%d does not match its %d values", style.N, style.H, style.W, len(style.Pix))
+	if err := m.checkEncode(style); err != nil {
+		return nil, nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -178,11 +179,42 @@ func (m *Model) Encode(ctx context.Context, style *Image) (mu, logvar []float32,
 	if m.backend != nil {
 		return m.backend.Encode(ctx, style)
 	}
+	if m.encEng == nil {
+		e, err := newEncEngine(m.Config, m.E)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.encEng = e
+	}
+	return m.encEng.encode(ctx, style)
+}
+
+// EncodeGraph is Encode on the gorgonia graph: the reference the engine's
+// encoder is tested against.
+func (m *Model) EncodeGraph(ctx context.Context, style *Image) (mu, logvar []float32, err error) {
+	if err := m.checkEncode(style); err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	r, err := m.encRunner(style.N)
 	if err != nil {
 		return nil, nil, err
 	}
 	return r.run(style)
+}
+
+func (m *Model) checkEncode(style *Image) error {
+	if !m.HasEncoder() {
+		return ErrNoEncoder
+	}
+	if style.N < 1 || style.H < 1 || style.W < 1 || len(style.Pix) != style.N*3*style.H*style.W {
+		return fmt.Errorf("style image batch %d×3×%d×%d does not match its %d values", style.N, style.H, style.W, len(style.Pix))
+	}
+	return nil
 }
 
 // Sample draws z = μ + ε·exp(½·logvar) (the VAE reparameterisation).
