@@ -82,6 +82,7 @@ type engConv struct {
 	tap        []float32     // 3×3 only: tap-major copy [9][out][in], or nil to use im2col
 	wino       *winoWeights  // 3×3 on large maps: Winograd weights (then tap is nil)
 	wino2      *wino2Weights // wide 3×3 on small maps: F(2×2) weights
+	direct     []float32     // conv_img run directly (engine_img.go): [in][9][3]·alpha
 	alpha      float32       // 1/σ for spectral norm, else 1
 	bias       []float32     // nil without bias
 }
@@ -133,6 +134,7 @@ type engine struct {
 	rstd  []float32
 	edge  []bool
 	wino  winoScratch
+	img   [][]float32 // per worker: convImgDirect's row ring and output rows
 }
 
 type engConvKind int
@@ -142,6 +144,7 @@ const (
 	engTap
 	engWino
 	engWino2
+	engDirect
 )
 
 // engUseWinograd says whether a 3×3 conv with out×in weights on maps of
@@ -262,6 +265,8 @@ func newEngine(c Config, p Params) (*engine, error) {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
 			})
 			cv.wino.band = winoBandTrunk
+		} else if cv.k == 3 && kind == engDirect {
+			cv.direct = newImgWeights(w, cv.in, cv.alpha)
 		} else if cv.k == 3 && kind == engWino2 {
 			cv.wino2 = newWino2Weights(cv.out, cv.in, float64(cv.alpha), func(o, i int) []float32 {
 				return w[(o*cv.in+i)*9 : (o*cv.in+i)*9+9]
@@ -325,7 +330,9 @@ func newEngine(c Config, p Params) (*engine, error) {
 		e.blocks = append(e.blocks, b)
 	}
 	imgKind := engTap
-	if gl := e.scales[len(e.scales)-1].g; engUseWinograd(gl, 3, finalNC(c), engWinoSpadeBudget) {
+	if engImgDirect(3) {
+		imgKind = engDirect
+	} else if gl := e.scales[len(e.scales)-1].g; engUseWinograd(gl, 3, finalNC(c), engWinoSpadeBudget) {
 		imgKind = engWino
 	}
 	if e.convImg, err = conv("conv_img", false, true, imgKind); err != nil {
@@ -417,6 +424,12 @@ func (e *engine) alloc() {
 		need(e.scales[sp.scale].g, 2*sp.C, e.nh, sp.wino, nil)
 	}
 	need(gl, e.convImg.out, e.convImg.in, e.convImg.wino, nil)
+	if e.convImg.direct != nil {
+		e.img = make([][]float32, engWorkers())
+		for i := range e.img {
+			e.img[i] = make([]float32, imgScratchNeed(gl, e.convImg.in))
+		}
+	}
 	e.wino.v = make([]float32, nv)
 	e.wino.m = make([]float32, nm)
 	// The label-dependent branches (refresh) and the main path (trunk)
@@ -876,6 +889,11 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	// out = tanh(conv_img(lrelu(x)))
 	tf := time.Now()
 	g := gPrev
+	if e.convImg.direct != nil {
+		e.convImgDirect(g, e.convImg, cur, dst)
+		engTraceStep("final conv_img", tf)
+		return nil
+	}
 	var pre *winoPre
 	if e.convImg.wino != nil {
 		pre = &winoPre{relu: true} // in the Winograd input transform

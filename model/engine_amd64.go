@@ -148,3 +148,22 @@ func engMod(dst, x, a, b []float32, m, rs float32, relu bool) {
 	}
 	engModGo(dst[done:], x[done:], a[done:], b[done:], m, rs, relu)
 }
+
+//go:noescape
+func convImgAVX512(r0, r1, r2 *float32, cs int, w *float32, nin int, out *float32, os int)
+
+// engConvImgBlock is the 3-output direct conv of convImgAVX512 over the
+// 128 pixels at rows[dy][x0:] (dy < 3; channel c at c·cs), weights w
+// [nin][9][3], into out[o·os + j]; false without AVX-512.
+func engConvImgBlock(rows *[3][]float32, x0, cs int, w []float32, nin int, out []float32, os int) bool {
+	if !engHaveAVX512 {
+		return false
+	}
+	for dy := range rows {
+		_ = rows[dy][(nin-1)*cs+x0+129]
+	}
+	_ = w[27*nin-1]
+	_ = out[2*os+127]
+	convImgAVX512(&rows[0][x0], &rows[1][x0], &rows[2][x0], cs, unsafe.SliceData(w), nin, unsafe.SliceData(out), os)
+	return true
+}

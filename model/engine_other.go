@@ -20,3 +20,7 @@ func gemmKernelU(kc int, a []float32, lda int, bp, c []float32, ldc int, alpha f
 
 // engMod writes dst[i] = [lrelu]((x[i]−m)·rs·a[i] + b[i]) for i < len(dst).
 func engMod(dst, x, a, b []float32, m, rs float32, relu bool) { engModGo(dst, x, a, b, m, rs, relu) }
+
+func engConvImgBlock(rows *[3][]float32, x0, cs int, w []float32, nin int, out []float32, os int) bool {
+	return false
+}

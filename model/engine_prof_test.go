@@ -3,10 +3,16 @@ package model
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
+// TestEngineProfile logs where ADE20K's render spends its time: each
+// label-dependent branch once, then the trunk's steps as medians over a
+// few runs (set ENGINE_PROFILE; ENGINE_PROFILE_WINO=1 adds the Winograd
+// band stages of one run).
 func TestEngineProfile(t *testing.T) {
 	if os.Getenv("ENGINE_PROFILE") == "" {
 		t.Skip("set ENGINE_PROFILE")
@@ -21,7 +27,6 @@ func TestEngineProfile(t *testing.T) {
 		defer engBLASSerial()()
 	}
 	it := e.item(0)
-	// time each branch layer full
 	acc := map[string]float64{}
 	engTrace = func(name string, d time.Duration) {
 		k := name
@@ -38,10 +43,38 @@ func TestEngineProfile(t *testing.T) {
 	}
 	engTrace = nil
 	t.Logf("branch breakdown: %v", acc)
-	st := time.Now()
-	e.trunk(ctx, it, nil, make([]float32, 3*256*256))
-	t.Logf("trunk %.1f ms", float64(time.Since(st).Microseconds())/1000)
-	engTrace = func(name string, d time.Duration) { t.Logf("  %-24s %7.2f ms", name, float64(d.Microseconds())/1000) }
-	e.trunk(ctx, it, nil, make([]float32, 3*256*256))
+	dst := make([]float32, 3*c.Height()*c.Width)
+	const runs = 7
+	steps := map[string][]float64{}
+	var order []string
+	var totals []float64
+	for r := 0; r < runs; r++ {
+		engTrace = func(name string, d time.Duration) {
+			if strings.HasPrefix(name, "wino ") {
+				return
+			}
+			if _, ok := steps[name]; !ok {
+				order = append(order, name)
+			}
+			steps[name] = append(steps[name], float64(d.Microseconds())/1000)
+		}
+		st := time.Now()
+		e.trunk(ctx, it, nil, dst)
+		totals = append(totals, float64(time.Since(st).Microseconds())/1000)
+	}
 	engTrace = nil
+	med := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	for _, name := range order {
+		t.Logf("  %-24s %7.2f ms", name, med(steps[name]))
+	}
+	t.Logf("trunk median %.1f ms (min %.1f) over %d runs", med(totals), slices.Min(totals), runs)
+	if os.Getenv("ENGINE_PROFILE_WINO") != "" {
+		engTrace = func(name string, d time.Duration) { t.Logf("  %-24s %7.2f ms", name, float64(d.Microseconds())/1000) }
+		e.trunk(ctx, it, nil, dst)
+		engTrace = nil
+	}
 }
