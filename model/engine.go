@@ -2,11 +2,14 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -135,7 +138,23 @@ type engine struct {
 	edge  []bool
 	wino  winoScratch
 	img   [][]float32 // per worker: convImgDirect's row ring and output rows
+	lane  *engLane    // the second lane of refresh's small SPADE layers; nil with one worker
 }
+
+// engLane is the scratch of one concurrent run of updateSpade: refresh
+// runs the SPADE layers on small maps two at a time (their branches depend
+// on the labels only, so they are independent), as on those maps each
+// layer's own split over the cores spends much of its time waiting at its
+// barriers; a second layer fills those gaps. Lane 0 is the engine's own
+// scratch (e.actv, e.col, e.wino, and e.x[0] or e.tmp for boxes).
+type engLane struct {
+	actv, col, out []float32
+	wino           winoScratch
+}
+
+// engLaneMaxHW is the largest map (H·W) whose SPADE layers refresh runs
+// two at a time.
+const engLaneMaxHW = 128 * 128
 
 type engConvKind int
 
@@ -432,6 +451,30 @@ func (e *engine) alloc() {
 	}
 	e.wino.v = make([]float32, nv)
 	e.wino.m = make([]float32, nm)
+	if engWorkers() > 1 {
+		// Sized for the small layers only, as lane 0 is for all.
+		l := &engLane{}
+		var lv, lm, la, lc int
+		for _, sp := range e.spades {
+			g := e.scales[sp.scale].g
+			if g.H*g.W > engLaneMaxHW {
+				continue
+			}
+			la = max(la, e.nh*g.Plane)
+			if sp.wino != nil {
+				v, m := winoScratchNeed(g, sp.wino)
+				lv, lm = max(lv, v), max(lm, m)
+			} else {
+				k := 9 * e.nh
+				lc = max(lc, k*min(g.span(), max(256, (4<<20)/k)))
+			}
+		}
+		if la > 0 {
+			l.actv, l.col = make([]float32, la), make([]float32, lc)
+			l.wino.v, l.wino.m = make([]float32, lv), make([]float32, lm)
+			e.lane = l
+		}
+	}
 	// The label-dependent branches (refresh) and the main path (trunk)
 	// never run at the same time: the branches' mlp_shared activations
 	// live in the main path's second feature-map buffer.
@@ -607,20 +650,64 @@ func (e *engine) scaleBox(r engRect, s int) engRect {
 // its labels. A cancelled context stops it between layers; the layers not
 // done keep their pending boxes for the next render.
 func (e *engine) refresh(ctx context.Context, it *engItem) error {
-	for i, sp := range e.spades {
+	run := func(i int, lane *engLane) error {
 		r := it.pending[i]
 		if r.empty() {
-			continue
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		sp := e.spades[i]
 		g := e.scales[sp.scale].g
 		box := e.scaleBox(r, sp.scale).dilate(2).clip(g.H, g.W)
 		if !box.empty() {
-			e.updateSpade(it, i, box)
+			e.updateSpadeLane(it, i, box, lane)
 		}
 		it.pending[i] = engRect{}
+		return nil
+	}
+	var small, large []int
+	for i, sp := range e.spades {
+		g := e.scales[sp.scale].g
+		if e.lane != nil && g.H*g.W <= engLaneMaxHW {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
+	}
+	if len(small) > 0 {
+		// Two lanes take the small layers from a shared counter, each
+		// with its own scratch.
+		var next atomic.Int32
+		var err1 error
+		lanes := func(lane *engLane) error {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(small) {
+					return nil
+				}
+				if err := run(small[k], lane); err != nil {
+					return err
+				}
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err1 = lanes(e.lane)
+		}()
+		err0 := lanes(nil)
+		wg.Wait()
+		if err := cmp.Or(err0, err1); err != nil {
+			return err
+		}
+	}
+	for _, i := range large {
+		if err := run(i, nil); err != nil {
+			return err
+		}
 	}
 	if e.fcGather != nil {
 		i := len(e.spades)
@@ -638,6 +725,15 @@ func (e *engine) refresh(ctx context.Context, it *engItem) error {
 
 // updateSpade recomputes A and B of SPADE layer i in box (at its scale).
 func (e *engine) updateSpade(it *engItem, i int, box engRect) {
+	e.updateSpadeLane(it, i, box, nil)
+}
+
+// updateSpadeLane is updateSpade on the scratch of lane (nil: lane 0).
+func (e *engine) updateSpadeLane(it *engItem, i int, box engRect, lane *engLane) {
+	actv, col, wino := e.actv, e.col, &e.wino
+	if lane != nil {
+		actv, col, wino = lane.actv, lane.col, &lane.wino
+	}
 	sp := e.spades[i]
 	g := e.scales[sp.scale].g
 	C := sp.C
@@ -648,12 +744,12 @@ func (e *engine) updateSpade(it *engItem, i int, box engRect) {
 	sg := newEngGeom(box.dy(), box.dx()) // the box's own padded layout
 	// mlp_shared over the box and a 1-pixel ring (zero outside the image).
 	ts := time.Now()
-	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), e.actv, sg.Plane, sg.PW, 0)
+	sp.shared.run(it.codes[sp.scale], g.H, g.W, box.dilate(1), actv, sg.Plane, sg.PW, 0)
 	engTraceStep(sp.name+" gather", ts)
 	ab := it.ab[i]
 	if sp.wino != nil {
-		winoConv(sg, sp.wino, e.actv, &winoOut{dst: ab, foldDstPlane: g.Plane, pw: g.PW, off: g.pos(box.Y0, box.X0),
-			fold: true, foldC: C, mean: sp.mean, rstd: sp.rstd, foldB: sp.bgb}, &e.wino, nil)
+		winoConv(sg, sp.wino, actv, &winoOut{dst: ab, foldDstPlane: g.Plane, pw: g.PW, off: g.pos(box.Y0, box.X0),
+			fold: true, foldC: C, mean: sp.mean, rstd: sp.rstd, foldB: sp.bgb}, wino, nil)
 		return
 	}
 	out := ab
@@ -663,6 +759,11 @@ func (e *engine) updateSpade(it *engItem, i int, box engRect) {
 		// buffer of their own.
 		n := 2 * C * sg.Plane
 		switch {
+		case lane != nil:
+			if cap(lane.out) < n {
+				lane.out = make([]float32, n)
+			}
+			out = lane.out[:n]
 		case n <= len(e.x[0]):
 			out = e.x[0][:n]
 		default:
@@ -672,7 +773,7 @@ func (e *engine) updateSpade(it *engItem, i int, box engRect) {
 			out = e.tmp[:n]
 		}
 	}
-	engIm2colConv3(sg, sp.wgb[:], C, e.nh, 1, e.actv, 0, out, e.col)
+	engIm2colConv3(sg, sp.wgb[:], C, e.nh, 1, actv, 0, out, col)
 	// Fold: A = (1+γ)·rstd, B = β − mean·A (batch norm), or A = 1+γ, B = β.
 	engParallel(C, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
