@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -311,13 +312,17 @@ func TestEngineCancel(t *testing.T) {
 	}
 }
 
-// engCountCtx is cancelled after `left` calls to Err.
+// engCountCtx is cancelled after `left` calls to Err. Err is safe for
+// concurrent use, as a Context's must be: refresh's two lanes call it.
 type engCountCtx struct {
 	context.Context
+	mu   sync.Mutex
 	left int
 }
 
 func (c *engCountCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.left <= 0 {
 		return context.Canceled
 	}
