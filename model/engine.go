@@ -152,9 +152,21 @@ type engLane struct {
 	wino           winoScratch
 }
 
-// engLaneMaxHW is the largest map (H·W) whose SPADE layers refresh runs
-// two at a time.
-const engLaneMaxHW = 128 * 128
+// A SPADE layer runs in refresh's second lane when its map is at most
+// engLaneMaxHW and its γ/β conv at most engLaneMaxWork multiply-adds per
+// tap (2C·nhidden·H·W): layers where the split's barriers cost more than
+// the arithmetic. Wide layers gain nothing from a lane and would size its
+// scratch: ADE20K's 128² layers would add ~30 MB to the peak.
+const (
+	engLaneMaxHW   = 128 * 128
+	engLaneMaxWork = 1 << 26
+)
+
+// inLane says whether SPADE layer sp runs in refresh's lanes.
+func (e *engine) inLane(sp *engSpade) bool {
+	g := e.scales[sp.scale].g
+	return g.H*g.W <= engLaneMaxHW && 2*sp.C*e.nh*g.H*g.W <= engLaneMaxWork
+}
 
 type engConvKind int
 
@@ -457,7 +469,7 @@ func (e *engine) alloc() {
 		var lv, lm, la, lc int
 		for _, sp := range e.spades {
 			g := e.scales[sp.scale].g
-			if g.H*g.W > engLaneMaxHW {
+			if !e.inLane(sp) {
 				continue
 			}
 			la = max(la, e.nh*g.Plane)
@@ -669,8 +681,7 @@ func (e *engine) refresh(ctx context.Context, it *engItem) error {
 	}
 	var small, large []int
 	for i, sp := range e.spades {
-		g := e.scales[sp.scale].g
-		if e.lane != nil && g.H*g.W <= engLaneMaxHW {
+		if e.lane != nil && e.inLane(sp) {
 			small = append(small, i)
 		} else {
 			large = append(large, i)
