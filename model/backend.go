@@ -87,6 +87,29 @@ func LabelCodeCount(c Config) int {
 	return c.NumClasses()
 }
 
+// GatherEntry is the weight a 3×3 conv w [nout][semantic_nc][3][3] (with
+// bias) applies at tap t (0..8, row-major) to a pixel of label code code
+// (see LabelCodes) for output channel o: the code's class weight, plus the
+// instance-edge channel's on edges, plus the bias at the centre tap. A
+// conv on the one-hot label map is the sum of the 9 entries under its
+// taps; the CPU engine and the GPU backend build their gather tables
+// from it.
+func GatherEntry(c Config, w, bias []float32, o, t, code int) float32 {
+	snc := c.SemanticNC()
+	cls, edge := code, false
+	if c.Instance {
+		cls, edge = code>>1, code&1 == 1
+	}
+	v := w[(o*snc+cls)*9+t]
+	if edge {
+		v += w[(o*snc+snc-1)*9+t]
+	}
+	if t == 4 {
+		v += bias[o]
+	}
+	return v
+}
+
 // LabelCodes returns, for item n of l, the code of every pixel of each
 // size in sizes, nearest-resized from the full-size map as every SPADE
 // layer does: the class id, or class·2 + edge for models with instance

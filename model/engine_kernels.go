@@ -408,32 +408,16 @@ type engGather struct {
 
 // newEngGather builds the table from a conv weight [nout][snc][3][3].
 func newEngGather(c Config, w, bias []float32, nout int, relu bool) *engGather {
-	snc := c.SemanticNC()
-	ncls := c.NumClasses()
-	ncodes := ncls
-	if c.Instance {
-		ncodes = 2 * ncls
-	}
+	ncodes := LabelCodeCount(c)
 	g := &engGather{nout: nout, ncodes: ncodes, tab: make([]float32, 9*(ncodes+1)*nout), floor: float32(math.Inf(-1))}
 	if relu {
 		g.floor = 0
 	}
 	for t := 0; t < 9; t++ {
 		for code := 0; code < ncodes; code++ {
-			cls, edge := code, false
-			if c.Instance {
-				cls, edge = code>>1, code&1 == 1
-			}
 			row := g.tab[(t*(ncodes+1)+code)*nout : (t*(ncodes+1)+code+1)*nout]
 			for o := range row {
-				v := w[(o*snc+cls)*9+t]
-				if edge {
-					v += w[(o*snc+snc-1)*9+t]
-				}
-				if t == 4 {
-					v += bias[o]
-				}
-				row[o] = v
+				row[o] = GatherEntry(c, w, bias, o, t, code)
 			}
 		}
 	}

@@ -141,7 +141,6 @@ func (b *Backend) freeAll() {
 // the code's class (plus the edge channel's on edges, plus the bias at
 // the centre tap), and a zero entry for taps outside the map.
 func gatherTable(c model.Config, w, bias []float32, nout int) []float32 {
-	snc := c.SemanticNC()
 	ncodes := model.LabelCodeCount(c)
 	nc1 := ncodes + 1
 	tab := make([]float32, nout*9*nc1)
@@ -149,18 +148,7 @@ func gatherTable(c model.Config, w, bias []float32, nout int) []float32 {
 		for t := 0; t < 9; t++ {
 			row := tab[(o*9+t)*nc1 : (o*9+t+1)*nc1]
 			for code := 0; code < ncodes; code++ {
-				cls, edge := code, false
-				if c.Instance {
-					cls, edge = code>>1, code&1 == 1
-				}
-				v := w[(o*snc+cls)*9+t]
-				if edge {
-					v += w[(o*snc+snc-1)*9+t]
-				}
-				if t == 4 {
-					v += bias[o]
-				}
-				row[code] = v
+				row[code] = model.GatherEntry(c, w, bias, o, t, code)
 			}
 		}
 	}
