@@ -116,6 +116,9 @@ func runTrain(args []string, stdout io.Writer) error {
 		if set["sample-every"] {
 			opt.SampleEvery = *sampleEvery
 		}
+		if set["keep"] {
+			opt.Keep = *keep
+		}
 		if set["workers"] {
 			opt.Workers = *workers
 		}

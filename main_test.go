@@ -13,6 +13,7 @@ import (
 	"spadepaint/model"
 	"spadepaint/model/nd"
 	"spadepaint/model/npy"
+	"spadepaint/train"
 )
 
 // TestMain lets a test run the real main() in a child process, to check
@@ -189,5 +190,30 @@ func TestCLITrainExport(t *testing.T) {
 	}
 	if err := runTrain([]string{"export", "--checkpoint", bad, "--out", filepath.Join(t.TempDir(), "m.safetensors")}, &out); err == nil {
 		t.Error("a corrupt checkpoint was exported")
+	}
+}
+
+// TestCLITrainResumeOptions: --resume takes the run's config but the
+// bookkeeping flags given again (--keep, --checkpoint-every) apply.
+func TestCLITrainResumeOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a few steps")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	var out bytes.Buffer
+	if err := runTrain([]string{"--data", "synthetic", "--size", "32", "--steps", "2", "--checkpoint-every", "1", "--keep", "1", "--sample-every", "0", "--out", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTrain([]string{"--out", dir, "--resume", "--steps", "4", "--keep", "5"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	cks, err := train.Checkpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Steps 3 and 4 checkpointed with --keep 5, step 2 from the first leg
+	// (keep 1 pruned step 1).
+	if len(cks) != 3 {
+		t.Errorf("checkpoints after resuming with --keep 5: %q", cks)
 	}
 }
