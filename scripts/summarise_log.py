@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Summarise a training run's log.jsonl into a small CSV: the mean of each
+loss over bins of --bin steps, the learning rates and seconds per step at the
+bin's end. Used for docs/default-model/losses.csv (`make default-model-docs`).
+
+    python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
+"""
+import argparse
+import json
+import sys
+
+KEYS = ["G_GAN", "G_GAN_Feat", "G_KLD", "D_Fake", "D_real", "sec"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--bin", type=int, default=500)
+    a = ap.parse_args()
+    rows = {}
+    with open(a.log) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if "step" not in r or "G_GAN" not in r:
+                continue
+            rows[r["step"]] = r  # a resumed run may log a step twice: keep the last
+    bins = {}
+    for step in sorted(rows):
+        bins.setdefault((step - 1) // a.bin, []).append(rows[step])
+    out = sys.stdout
+    out.write("step_end,steps," + ",".join(KEYS) + ",lr_G,lr_D\n")
+    for b in sorted(bins):
+        rs = bins[b]
+        means = [sum(r.get(k, 0.0) for r in rs) / len(rs) for k in KEYS]
+        last = rs[-1]
+        out.write("%d,%d,%s,%.3g,%.3g\n" % (last["step"], len(rs), ",".join("%.4f" % m for m in means), last["lr_G"], last["lr_D"]))
+
+
+if __name__ == "__main__":
+    main()
