@@ -190,11 +190,12 @@ func engUseWinograd(g engGeom, out, in, budget int) bool {
 	return g.H*g.W >= 16*16 && 36*out*in <= budget
 }
 
-const (
-	// Transformed-weight budgets per conv for maps under 64×64: the
-	// main path's convs take up to 20M floats (ADE20K's up_0, 113 MB in
-	// all, for a quarter of its multiplies); the γ/β convs, one per SPADE
-	// layer, 2M.
+// Transformed-weight budgets per conv for maps under 64×64: the main
+// path's convs take up to 20M floats (ADE20K's up_0, 113 MB in all, for a
+// quarter of its multiplies); the γ/β convs, one per SPADE layer, 2M.
+// Variables only so that tests can send small models down the paths of
+// large ones (the F(2×2) convs).
+var (
 	engWinoTrunkBudget = 20 << 20
 	engWinoSpadeBudget = 2 << 20
 )

@@ -339,3 +339,45 @@ func engineDiff(a, b []float32) float64 {
 	}
 	return maxAbsDiff(a, b)
 }
+
+// TestEngineWino2 sends a small model down ADE20K's path for its wide
+// convs at 16² and 32²: with the F(4×4) budget below their weights, the
+// trunk's 3×3 convs there run as Winograd F(2×2) (engine_wino2.go), which
+// must still equal the graph.
+func TestEngineWino2(t *testing.T) {
+	defer func(b int) { engWinoTrunkBudget = b }(engWinoTrunkBudget)
+	engWinoTrunkBudget = 36*16*16 - 1 // below every trunk conv of ngf 4 (≥ 16 channels)
+	ctx := context.Background()
+	for i, c := range engineConfigs()[:2] {
+		c.Width = 256 // G_middle at 16², up_0 at 32²
+		t.Run(c.Name, func(t *testing.T) {
+			m := engineTestModel(t, c, int64(70+i))
+			l := engBlobLabels(c, 1, rand.New(rand.NewSource(int64(i))))
+			z := m.RandomZ(1, 5)
+			got, err := m.Generate(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, b := range m.eng.blocks {
+				for _, cv := range []*engConv{b.conv0, b.conv1} {
+					if cv.wino2 != nil {
+						n++
+					}
+				}
+			}
+			if n == 0 {
+				t.Fatal("no trunk conv ran as F(2×2)")
+			}
+			want, err := m.GenerateGraph(ctx, l, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := engineDiff(got.Pix, want.Pix); d > parityTol {
+				t.Fatalf("engine with %d F(2×2) convs vs graph: max abs diff %.3g", n, d)
+			} else {
+				t.Logf("engine with %d F(2×2) convs vs graph: max abs diff %.3g", n, d)
+			}
+		})
+	}
+}
