@@ -408,7 +408,8 @@ func (u *ui) rightPanel() fyne.CanvasObject {
 	if ps, err := assets.StylePresets(); err == nil {
 		for _, p := range ps {
 			p := p
-			presets.Add(newThumb(p.Image, p.Name, func() { u.setStyle(Style{Image: p.Image, Name: p.Name}) }))
+			name := presetLabel(p.Name)
+			presets.Add(newThumb(p.Image, name, func() { u.setStyle(Style{Image: p.Image, Name: name}) }))
 		}
 	}
 	u.historyBox = container.NewHBox()
@@ -422,6 +423,15 @@ func (u *ui) rightPanel() fyne.CanvasObject {
 		container.NewBorder(nil, nil, widget.NewLabel("Overlay on canvas"), nil, u.overlay),
 	)
 	return container.NewBorder(nil, container.NewVBox(u.outNote, style), nil, nil, u.out)
+}
+
+// presetLabel is how a style preset is named in the window: the
+// generator's looks (gen-<look>.jpg) by their look.
+func presetLabel(file string) string {
+	if look, ok := strings.CutPrefix(file, "gen-"); ok {
+		return strings.ReplaceAll(look, "-", " ") + " (generated look)"
+	}
+	return file
 }
 
 func (u *ui) randomStyle() {

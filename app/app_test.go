@@ -265,3 +265,11 @@ func checkDialog(t *testing.T, u *ui, name, want string) {
 	}
 	u.win.Canvas().Overlays().Remove(top)
 }
+
+func TestPresetLabel(t *testing.T) {
+	for in, want := range map[string]string{"gen-golden-hour": "golden hour (generated look)", "sunset": "sunset", "gen-night": "night (generated look)"} {
+		if got := presetLabel(in); got != want {
+			t.Errorf("presetLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
