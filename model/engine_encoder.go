@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"spadepaint/model/ops"
 )
 
 // encEngine is the style encoder's eval-mode forward on the CPU engine's
@@ -36,8 +38,6 @@ type encEngine struct {
 	// ones and zeros, one largest plane long: normLReLU's A and B.
 	ones, zeros []float32
 	// taps of the last resize, kept while style images keep their size.
-	tapH, tapW       int
-	rowTaps, colTaps []encTap
 }
 
 // encLayer is one stride-2 conv of the encoder.
@@ -266,7 +266,8 @@ func (e *encEngine) fc(x, mu, logvar []float32) {
 	})
 }
 
-// input writes item n of style, resized to the encoder's input, to e.img.
+// input writes item n of style, resized to the encoder's input as the
+// graph runner does (ops.ResizeBilinear, bit for bit), to e.img.
 func (e *encEngine) input(style *Image, n int) {
 	s := e.size
 	h, w := style.H, style.W
@@ -275,53 +276,5 @@ func (e *encEngine) input(style *Image, n int) {
 		copy(e.img, src)
 		return
 	}
-	if e.tapH != h || e.tapW != w || e.rowTaps == nil {
-		e.rowTaps, e.colTaps = encLinearTaps(h, s), encLinearTaps(w, s)
-		e.tapH, e.tapW = h, w
-	}
-	rows, cols := e.rowTaps, e.colTaps
-	engParallel(3*s, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			ch, i := r/s, r%s
-			t := rows[i]
-			sp := src[ch*h*w : (ch+1)*h*w]
-			s0, s1 := sp[t.i0*w:(t.i0+1)*w], sp[t.i1*w:(t.i1+1)*w]
-			d := e.img[r*s : (r+1)*s]
-			for j, c := range cols {
-				top := s0[c.i0]*c.l0 + s0[c.i1]*c.l1
-				bottom := s1[c.i0]*c.l0 + s1[c.i1]*c.l1
-				d[j] = top*t.l0 + bottom*t.l1
-			}
-		}
-	})
-}
-
-// encTap is one output index's two source indices and their weights.
-type encTap struct {
-	i0, i1 int
-	l0, l1 float32
-}
-
-// encLinearTaps are ops.ResizeBilinear's taps (PyTorch's
-// compute_source_index_and_lambda, align_corners=False: scale in float32,
-// source coordinate in float64), so that the engine's input equals the
-// graph runner's bit for bit.
-func encLinearTaps(in, out int) []encTap {
-	taps := make([]encTap, out)
-	scale := float32(in) / float32(out)
-	for i := range taps {
-		if in == out {
-			taps[i] = encTap{i0: i, i1: i, l0: 1}
-			continue
-		}
-		real := max(float64(scale)*(float64(i)+0.5)-0.5, 0)
-		i0 := int(real)
-		i1 := i0
-		if i0 < in-1 {
-			i1++
-		}
-		l1 := float32(real - float64(i0))
-		taps[i] = encTap{i0: i0, i1: i1, l0: 1 - l1, l1: l1}
-	}
-	return taps
+	ops.ResizeBilinearInto(e.img, src, 1, 3, h, w, s, s)
 }

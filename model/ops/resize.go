@@ -57,9 +57,19 @@ func nearestIndex(in, out int) []int {
 // inputs outside a graph (images). It panics if len(src) is not n·c·h·w or
 // a size is not positive.
 func ResizeBilinear(src []float32, n, c, h, w, oh, ow int) []float32 {
-	checkResize("ResizeBilinear", src, n, c, h, w, oh, ow)
-	rows, cols := linearTaps(h, oh), linearTaps(w, ow)
 	dst := make([]float32, n*c*oh*ow)
+	ResizeBilinearInto(dst, src, n, c, h, w, oh, ow)
+	return dst
+}
+
+// ResizeBilinearInto is ResizeBilinear writing into dst, which must hold
+// n·c·oh·ow values (for callers that reuse a buffer).
+func ResizeBilinearInto(dst, src []float32, n, c, h, w, oh, ow int) {
+	checkResize("ResizeBilinear", src, n, c, h, w, oh, ow)
+	if len(dst) < n*c*oh*ow {
+		panic(fmt.Sprintf("ResizeBilinearInto: dst holds %d values, want %d", len(dst), n*c*oh*ow))
+	}
+	rows, cols := linearTaps(h, oh), linearTaps(w, ow)
 	ParallelFor(n*c, len(dst), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			sp, dp := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
@@ -73,7 +83,6 @@ func ResizeBilinear(src []float32, n, c, h, w, oh, ow int) []float32 {
 			}
 		}
 	})
-	return dst
 }
 
 // tap is one output index's two source indices and their weights.
