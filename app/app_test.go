@@ -112,9 +112,11 @@ func TestProjectRoundTrip(t *testing.T) {
 	}
 }
 
-// TestWindowPaintsAndRenders drives the real window headlessly: a drag
-// on the canvas changes exact label pixels and brings a new photo.
-func TestWindowPaintsAndRenders(t *testing.T) {
+// newTestUI makes a headless app and a window-less ui on it with a
+// temporary autosave folder, and saves a tiny model to open (path); the
+// caller sets renderer.deliver and starts u.
+func newTestUI(t *testing.T) (fyne.App, *ui, string) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	m := tinyModel(t, true)
 	path := filepath.Join(t.TempDir(), "m.safetensors")
@@ -123,7 +125,14 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 	}
 	u := newUI(a)
 	u.store = storage.NewFileURI(t.TempDir())
-	defer u.cancel()
+	t.Cleanup(u.cancel)
+	return a, u, path
+}
+
+// TestWindowPaintsAndRenders drives the real window headlessly: a drag
+// on the canvas changes exact label pixels and brings a new photo.
+func TestWindowPaintsAndRenders(t *testing.T) {
+	a, u, path := newTestUI(t)
 	got := make(chan Result, 16)
 	u.renderer.deliver = func(r Result) { got <- r }
 	u.start(Options{ModelPath: path})
@@ -178,15 +187,7 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 // 20000×20000 image and a label PNG with unknown ids each bring an error
 // dialog and leave the painting and the style untouched.
 func TestBadStyleAndLabelFiles(t *testing.T) {
-	a := test.NewTempApp(t)
-	m := tinyModel(t, true)
-	path := filepath.Join(t.TempDir(), "m.safetensors")
-	if err := m.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	u := newUI(a)
-	u.store = storage.NewFileURI(t.TempDir())
-	defer u.cancel()
+	_, u, path := newTestUI(t)
 	u.renderer.deliver = func(Result) {}
 	u.start(Options{ModelPath: path})
 	dir := t.TempDir()

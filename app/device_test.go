@@ -1,12 +1,8 @@
 package app
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"fyne.io/fyne/v2/storage"
-	"fyne.io/fyne/v2/test"
 
 	"spadepaint/model/device"
 )
@@ -19,15 +15,7 @@ func TestDeviceChoice(t *testing.T) {
 	if _, err := device.Available(); err == nil {
 		t.Skip("this machine has a usable GPU: the fallback cannot be seen")
 	}
-	a := test.NewTempApp(t)
-	m := tinyModel(t, true)
-	path := filepath.Join(t.TempDir(), "m.safetensors")
-	if err := m.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	u := newUI(a)
-	u.store = storage.NewFileURI(t.TempDir())
-	defer u.cancel()
+	_, u, path := newTestUI(t)
 	got := make(chan Result, 16)
 	u.renderer.deliver = func(r Result) { got <- r }
 	u.start(Options{ModelPath: path, Device: device.GPU})
