@@ -59,7 +59,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	adeRaw := fs.Bool("ade-raw-ids", false, "ADE20K: keep the stored ids (0 = \"other\" as class 0) as the official code ends up doing, to fine-tune its pretrained model")
 	out := fs.String("out", "", "run folder: config, checkpoints, log.jsonl, samples, model.safetensors")
 	resume := fs.Bool("resume", false, "continue the run in --out from its last complete checkpoint (--steps/--epochs may extend it)")
-	from := fs.String("from", "", "start G and E from this model (.safetensors from spadepaint import or an earlier run)")
+	from := fs.String("from", "", "start G and E from this model (.safetensors from spadepaint import or an earlier run), or G, E and D from a run's checkpoint (checkpoints/step-N.safetensors; Adam and the step count start afresh)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	dev := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
@@ -135,7 +135,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		info := src.Info()
 		var c model.Config
 		if *from != "" {
-			m, err := model.Load(*from)
+			m, err := train.LoadFrom(*from)
 			if err != nil {
 				return err
 			}

@@ -37,3 +37,12 @@ func CheckpointModel(path string) (*model.Model, error) {
 	}
 	return model.NewModel(opt.Model, st.nets.G, e)
 }
+
+// LoadFrom reads what `train --from` accepts: a model file, or a run's
+// training checkpoint (whose G and E it returns as a model).
+func LoadFrom(path string) (*model.Model, error) {
+	if isCheckpoint(path) {
+		return CheckpointModel(path)
+	}
+	return model.Load(path)
+}

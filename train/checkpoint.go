@@ -189,6 +189,13 @@ func pruneCheckpoints(dir string, keep int) error {
 	return nil
 }
 
+// isCheckpoint tells whether path is a run's training checkpoint (as
+// opposed to a model file) by its header alone.
+func isCheckpoint(path string) bool {
+	md, err := safetensors.ReadMetadataFile(path)
+	return err == nil && md[metaFormat] == ckptFormat
+}
+
 // loadCheckpoint reads a checkpoint into a state for config c.
 func loadCheckpoint(path string, c model.Config) (*state, Options, error) {
 	var opt Options

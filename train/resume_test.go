@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"spadepaint/model"
@@ -147,4 +148,62 @@ func TestResumeIsExact(t *testing.T) {
 		t.Errorf("did not resume from step 2: %q", notes)
 	}
 	sameLosses(t, want, readLogT(t, crash))
+}
+
+// TestFromCheckpoint: --from a run's checkpoint starts a new run with that
+// checkpoint's G, E and D (a fine-tune keeps its trained discriminator),
+// but with fresh Adam moments, step 0 and the new run's own options; --from
+// a model file brings G and E only.
+func TestFromCheckpoint(t *testing.T) {
+	src := newMemSource(6, 72, 72, 3)
+	opt := resumeOptions(src)
+	opt.Steps, opt.DecaySteps = 2, 1
+	first := t.TempDir()
+	runSteps(t, first, src, opt, 2)
+	ck := filepath.Join(first, "checkpoints", ckptName(2))
+	want, _, err := loadCheckpoint(ck, opt.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b model.Params) bool {
+		for k, x := range a {
+			if y, ok := b[k]; !ok || !reflect.DeepEqual(x.Data(), y.Data()) {
+				return false
+			}
+		}
+		return len(a) == len(b)
+	}
+	for _, tc := range []struct {
+		name  string
+		from  string
+		sameD bool
+	}{
+		{"checkpoint", ck, true},
+		{"model file", filepath.Join(first, ModelFile), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opt
+			o.From, o.LambdaKLD = tc.from, opt.LambdaKLD/5
+			tr, err := New(t.TempDir(), src, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := tr.st.nets
+			if !same(want.nets.G, n.G) || !same(want.nets.E, n.E) {
+				t.Error("G or E differ from the checkpoint's")
+			}
+			if got := same(want.nets.D, n.D); got != tc.sameD {
+				t.Errorf("D equal to the checkpoint's: %v, want %v", got, tc.sameD)
+			}
+			if tr.st.step != 0 || tr.st.adamG.Steps != 0 || tr.st.adamD.Steps != 0 {
+				t.Errorf("step %d, Adam steps %d/%d: want a fresh start", tr.st.step, tr.st.adamG.Steps, tr.st.adamD.Steps)
+			}
+			if tr.Options.LambdaKLD != o.LambdaKLD {
+				t.Errorf("λ_KLD %v, want the new run's %v", tr.Options.LambdaKLD, o.LambdaKLD)
+			}
+			if _, err := LoadFrom(tc.from); err != nil {
+				t.Errorf("LoadFrom: %v", err)
+			}
+		})
+	}
 }

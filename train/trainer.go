@@ -82,7 +82,18 @@ func New(dir string, src Source, opt Options) (*Trainer, error) {
 	}
 	c := opt.Model
 	n := newNets(c, opt.Seed)
-	if opt.From != "" {
+	switch {
+	case opt.From != "" && isCheckpoint(opt.From):
+		// A run's checkpoint brings its discriminator too, so a fine-tune
+		// (another λ, more steps) keeps a trained D's features for the
+		// feature-matching loss instead of relearning them. Adam's moments
+		// and the step count start afresh: this is a new run.
+		ck, _, err := loadCheckpoint(opt.From, c)
+		if err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+		n = ck.nets
+	case opt.From != "":
 		m, err := model.Load(opt.From)
 		if err != nil {
 			return nil, err

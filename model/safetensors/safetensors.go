@@ -109,37 +109,33 @@ type entry struct {
 	begin, end int64
 }
 
+// ReadMetadataFile reads only the header of a .safetensors file and
+// returns its metadata: what a caller needs to tell a file's kind without
+// reading hundreds of megabytes of tensors.
+func ReadMetadataFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	_, metadata, _, err := readHeader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return metadata, nil
+}
+
 // Read decodes a .safetensors file of size bytes from r. The whole header is
 // validated before any tensor is read.
 func Read(r io.ReaderAt, size int64) (*File, error) {
-	if size < 8 {
-		return nil, fmt.Errorf("file is %d bytes, too short for the 8-byte header length", size)
-	}
-	var lenBuf [8]byte
-	if _, err := io.ReadFull(io.NewSectionReader(r, 0, 8), lenBuf[:]); err != nil {
-		return nil, fmt.Errorf("read header length: %w", err)
-	}
-	hlen := binary.LittleEndian.Uint64(lenBuf[:])
-	if hlen > maxHeaderLen {
-		return nil, fmt.Errorf("header length %d exceeds the %d byte limit", hlen, maxHeaderLen)
-	}
-	if hlen > uint64(size-8) {
-		return nil, fmt.Errorf("header length %d exceeds the %d bytes after the length field", hlen, size-8)
-	}
-	header := make([]byte, hlen)
-	if _, err := io.ReadFull(io.NewSectionReader(r, 8, int64(hlen)), header); err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
-	}
-	dataStart := 8 + int64(hlen)
-	dataLen := size - dataStart
-	entries, metadata, err := parseHeader(header)
+	entries, metadata, dataStart, err := readHeader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	if err := checkLayout(entries, dataLen); err != nil {
 		return nil, err
 	}
-
 	f := &File{
 		Tensors:  make(map[string]*nd.Array, len(entries)),
 		Names:    make([]string, len(entries)),
@@ -154,6 +150,39 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 		f.Tensors[e.name] = a
 	}
 	return f, nil
+}
+
+// readHeader reads and validates the header of a file of size bytes: the
+// tensors' records, the metadata and where the tensor data starts.
+func readHeader(r io.ReaderAt, size int64) ([]entry, map[string]string, int64, error) {
+	if size < 8 {
+		return nil, nil, 0, fmt.Errorf("file is %d bytes, too short for the 8-byte header length", size)
+	}
+	var lenBuf [8]byte
+	if _, err := io.ReadFull(io.NewSectionReader(r, 0, 8), lenBuf[:]); err != nil {
+		return nil, nil, 0, fmt.Errorf("read header length: %w", err)
+	}
+	hlen := binary.LittleEndian.Uint64(lenBuf[:])
+	if hlen > maxHeaderLen {
+		return nil, nil, 0, fmt.Errorf("header length %d exceeds the %d byte limit", hlen, maxHeaderLen)
+	}
+	if hlen > uint64(size-8) {
+		return nil, nil, 0, fmt.Errorf("header length %d exceeds the %d bytes after the length field", hlen, size-8)
+	}
+	header := make([]byte, hlen)
+	if _, err := io.ReadFull(io.NewSectionReader(r, 8, int64(hlen)), header); err != nil {
+		return nil, nil, 0, fmt.Errorf("read header: %w", err)
+	}
+	dataStart := 8 + int64(hlen)
+	dataLen := size - dataStart
+	entries, metadata, err := parseHeader(header)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("header: %w", err)
+	}
+	if err := checkLayout(entries, dataLen); err != nil {
+		return nil, nil, 0, err
+	}
+	return entries, metadata, dataStart, nil
 }
 
 // parseHeader decodes the JSON header, keeping the tensors in file order.
