@@ -45,6 +45,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	lambdaKLD := fs.Float64("lambda-kld", 0.05, "KL divergence weight (VAE models)")
 	vgg := fs.String("vgg", "", "torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth): add the VGG perceptual loss to G's (off without)")
 	lambdaVGG := fs.Float64("lambda-vgg", 10, "VGG perceptual loss weight (with --vgg)")
+	lambdaColour := fs.Float64("lambda-colour", 0, "colour loss weight: L1 between generated and real images pooled to 16 cells across (not in the paper; stands in for VGG's hold on colour without VGG weights)")
 	seed := fs.Int64("seed", 1, "seed of the initial weights, data order, augmentation and noise")
 	noFlip := fs.Bool("no-flip", false, "no random horizontal flips")
 	loadScale := fs.Float64("load-scale", train.DefaultLoadScale, "resize to this × the crop size before the random crop (286/256)")
@@ -81,7 +82,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		if opt, err = train.ReadOptions(*out); err != nil {
 			return err
 		}
-		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg"} {
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour"} {
 			if set[n] {
 				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
 			}
@@ -196,6 +197,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		}
 		opt.LambdaFeat, opt.LambdaKLD = *lambdaFeat, *lambdaKLD
 		opt.VGG, opt.LambdaVGG = *vgg, *lambdaVGG
+		opt.LambdaColour = *lambdaColour
 		opt.Seed = *seed
 		opt.Augment = train.Augment{LoadScale: *loadScale, NoFlip: *noFlip}
 		opt.CheckpointEvery, opt.Keep, opt.SampleEvery = *ckEvery, *keep, *sampleEvery
@@ -306,8 +308,15 @@ func progressLine(p train.Progress) string {
 	if p.Rate > 0 {
 		eta = p.ETA.Round(time.Second).String()
 	}
-	return fmt.Sprintf("%s %d/%d ep %.2f | %.2f steps/s (%.2fs/step) ETA %s | G %.3f (GAN %.3f feat %.3f KLD %.3f) D %.3f (fake %.3f real %.3f)",
-		bar, p.Step, p.Steps, p.Epoch, p.Rate, p.StepTime.Seconds(), eta, l.G(), l.GAN, l.GANFeat, l.KLD, l.D(), l.DFake, l.DReal)
+	extra := ""
+	if l.VGG != 0 {
+		extra += fmt.Sprintf(" VGG %.3f", l.VGG)
+	}
+	if l.Colour != 0 {
+		extra += fmt.Sprintf(" colour %.3f", l.Colour)
+	}
+	return fmt.Sprintf("%s %d/%d ep %.2f | %.2f steps/s (%.2fs/step) ETA %s | G %.3f (GAN %.3f feat %.3f KLD %.3f%s) D %.3f (fake %.3f real %.3f)",
+		bar, p.Step, p.Steps, p.Epoch, p.Rate, p.StepTime.Seconds(), eta, l.G(), l.GAN, l.GANFeat, l.KLD, extra, l.D(), l.DFake, l.DReal)
 }
 
 func isTerminal(w io.Writer) bool {

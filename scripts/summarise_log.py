@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a training run's log.jsonl into a small CSV: the mean of each
 loss over bins of --bin steps, the learning rates and seconds per step at the
-bin's end. Used for docs/default-model/losses.csv (`make default-model-docs`).
+bin's end. Used for docs/default-model/losses.csv (`make default-model`).
 
     python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
 """
@@ -10,6 +10,7 @@ import json
 import sys
 
 KEYS = ["G_GAN", "G_GAN_Feat", "G_KLD", "D_Fake", "D_real", "sec"]
+OPTIONAL = ["G_VGG", "G_Colour"]  # columns only for runs that log them
 
 
 def main():
@@ -30,11 +31,12 @@ def main():
     bins = {}
     for step in sorted(rows):
         bins.setdefault((step - 1) // a.bin, []).append(rows[step])
+    keys = KEYS[:-1] + [k for k in OPTIONAL if any(k in r for r in rows.values())] + KEYS[-1:]
     out = sys.stdout
-    out.write("step_end,steps," + ",".join(KEYS) + ",lr_G,lr_D\n")
+    out.write("step_end,steps," + ",".join(keys) + ",lr_G,lr_D\n")
     for b in sorted(bins):
         rs = bins[b]
-        means = [sum(r.get(k, 0.0) for r in rs) / len(rs) for k in KEYS]
+        means = [sum(r.get(k, 0.0) for r in rs) / len(rs) for k in keys]
         last = rs[-1]
         out.write("%d,%d,%s,%.3g,%.3g\n" % (last["step"], len(rs), ",".join("%.4f" % m for m in means), last["lr_G"], last["lr_D"]))
 

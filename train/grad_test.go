@@ -82,7 +82,9 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 				if w == forD {
 					learned = nets.learnedD()
 				}
-				s, err := buildStep(c, tc.n, all, w, lossWeights{Feat: 10, KLD: 0.05}, learned)
+				// The colour loss (not in the paper) rides along in G's
+				// check: its pooling and L1 must differentiate too.
+				s, err := buildStep(c, tc.n, all, w, lossWeights{Feat: 10, KLD: 0.05, Colour: 5}, learned)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,6 +94,9 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("%v terms %v", w, terms)
+				if w == forG && !(terms["G_Colour"] > 0) {
+					t.Errorf("colour loss %v, want > 0 (the tiny model cannot reproduce its real image)", terms["G_Colour"])
+				}
 				loss := func() float64 {
 					tm := map[string]float64{}
 					if err := s.run(p, eps, map[string][]float32{}, 1, tm); err != nil {

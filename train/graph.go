@@ -18,12 +18,13 @@ type Losses struct {
 	GANFeat float64 `json:"G_GAN_Feat"`
 	KLD     float64 `json:"G_KLD"`
 	VGG     float64 `json:"G_VGG,omitempty"` // with --vgg (see vgg.go)
+	Colour  float64 `json:"G_Colour,omitempty"` // with --lambda-colour
 	DFake   float64 `json:"D_Fake"`
 	DReal   float64 `json:"D_real"`
 }
 
 // G is the generator's total loss.
-func (l Losses) G() float64 { return l.GAN + l.GANFeat + l.KLD + l.VGG }
+func (l Losses) G() float64 { return l.GAN + l.GANFeat + l.KLD + l.VGG + l.Colour }
 
 // D is the discriminator's total loss.
 func (l Losses) D() float64 { return l.DFake + l.DReal }
@@ -36,6 +37,9 @@ type lossWeights struct {
 	// lambda_vgg, 10); off when vgg is nil.
 	VGG float64
 	vgg *VGG
+	// Colour weighs the low-resolution colour loss (0 = off; not in the
+	// paper, see colourLoss).
+	Colour float64
 }
 
 // stepGraph is one compiled training graph for a fixed micro-batch size:
@@ -64,7 +68,8 @@ type stepGraph struct {
 	styT  *tensor.Dense
 	epsT  *tensor.Dense
 	realT *tensor.Dense
-	// realImg is the real image [N, 3, H, W] for the VGG loss (nil without).
+	// realImg is the real image [N, 3, H, W] for the VGG and colour
+	// losses (nil without either).
 	realImg  *G.Node
 	realImgT *tensor.Dense
 }
@@ -246,9 +251,24 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 			return err
 		}
 	}
-	if lw.vgg != nil && lw.VGG > 0 {
+	if (lw.vgg != nil && lw.VGG > 0) || lw.Colour > 0 {
 		sh := s.gen.Out.Shape()
 		s.realImg = G.NewTensor(s.g, tensor.Float32, 4, G.WithShape(sh...), G.WithName("real_image"))
+	}
+	if lw.Colour > 0 {
+		l, err := colourLoss(c, s.gen.Out, s.realImg)
+		if err != nil {
+			return fmt.Errorf("colour loss: %w", err)
+		}
+		if l, err = G.Mul(l, G.NewConstant(float32(lw.Colour))); err != nil {
+			return err
+		}
+		s.terms["G_Colour"] = l
+		if total, err = G.Add(total, l); err != nil {
+			return err
+		}
+	}
+	if lw.vgg != nil && lw.VGG > 0 {
 		l, err := lw.vgg.in(s.g).loss(s.gen.Out, s.realImg)
 		if err != nil {
 			return err
@@ -263,6 +283,39 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 	}
 	s.total = total
 	return nil
+}
+
+// colourPoolCells is the width, in cells, of the grid the colour loss
+// compares: 16 cells across keep a scene's colour layout (sky, ground,
+// water) and drop all texture.
+const colourPoolCells = 16
+
+// colourLoss is the mean L1 distance between the generated and the real
+// images average-pooled to a colourPoolCells-wide grid (8×8 pixel cells at
+// 128²). Not in the paper: it stands in for the part of the VGG
+// perceptual loss (whose ImageNet weights cannot be had here) that ties a
+// reconstruction's colours to its style image, and so teaches the encoder
+// and generator to carry a style photo's colours; at this resolution it
+// says nothing about texture, which the GAN and feature-matching losses
+// keep shaping.
+func colourLoss(c model.Config, fake, real *G.Node) (*G.Node, error) {
+	k := max(1, c.Width/colourPoolCells)
+	pf, err := ops.AvgPool2D(fake, k, k, 0)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := ops.AvgPool2D(real, k, k, 0)
+	if err != nil {
+		return nil, err
+	}
+	d, err := G.Sub(pf, pr)
+	if err != nil {
+		return nil, err
+	}
+	if d, err = G.Abs(d); err != nil {
+		return nil, err
+	}
+	return meanAll(d)
 }
 
 // klDivergence is −½·Σ(1 + logvar − μ² − exp(logvar)).

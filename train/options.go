@@ -50,6 +50,11 @@ type Options struct {
 	// weighed by LambdaVGG (official lambda_vgg, 10). Off by default.
 	VGG       string  `json:"vgg,omitempty"`
 	LambdaVGG float64 `json:"lambda_vgg,omitempty"`
+	// LambdaColour weighs the colour loss: L1 between the generated and
+	// real images pooled to a 16-cell-wide grid. Not in the paper (off by
+	// default): a stand-in for the VGG loss's hold on a reconstruction's
+	// colours when no VGG weights are at hand; see colourLoss.
+	LambdaColour float64 `json:"lambda_colour,omitempty"`
 
 	// Seed fixes the initial weights, the data order, the augmentation and
 	// the VAE noise.
@@ -113,7 +118,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
 	case o.Beta1 < 0 || o.Beta1 >= 1 || o.Beta2 < 0 || o.Beta2 >= 1:
 		return fmt.Errorf("Adam β (%g, %g) must lie in [0, 1)", o.Beta1, o.Beta2)
-	case o.LambdaFeat < 0 || o.LambdaKLD < 0 || o.LambdaVGG < 0:
+	case o.LambdaFeat < 0 || o.LambdaKLD < 0 || o.LambdaVGG < 0 || o.LambdaColour < 0:
 		return fmt.Errorf("loss weights must not be negative")
 	case o.Keep < 1:
 		return fmt.Errorf("keep %d checkpoints: must be at least 1", o.Keep)

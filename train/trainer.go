@@ -51,7 +51,7 @@ type LogEntry struct {
 	Epoch   float64 `json:"epoch"`
 	LRG     float64 `json:"lr_G"`
 	LRD     float64 `json:"lr_D"`
-	Losses          // G_GAN, G_GAN_Feat, G_KLD, G_VGG, D_Fake, D_real
+	Losses          // G_GAN, G_GAN_Feat, G_KLD, G_VGG, G_Colour, D_Fake, D_real
 	Seconds float64 `json:"sec"`
 	Skipped int     `json:"skipped,omitempty"`
 }
@@ -229,7 +229,7 @@ func (t *Trainer) init() error {
 		batch: opt.Batch, accum: opt.Accum, ord: newOrder(opt.Seed, t.src.Len()),
 		workers: max(1, opt.Workers), skipBad: opt.Data.SkipBad}
 	all := t.st.nets.all()
-	lw := lossWeights{Feat: opt.LambdaFeat, KLD: opt.LambdaKLD, VGG: opt.LambdaVGG}
+	lw := lossWeights{Feat: opt.LambdaFeat, KLD: opt.LambdaKLD, VGG: opt.LambdaVGG, Colour: opt.LambdaColour}
 	var err error
 	if opt.VGG != "" && opt.LambdaVGG > 0 {
 		if lw.vgg, err = LoadVGG(opt.VGG); err != nil {
@@ -466,12 +466,12 @@ func (t *Trainer) trainStep(b *batch) (Losses, error) {
 		}
 	}
 	t.st.step++
-	return Losses{GAN: terms["G_GAN"], GANFeat: terms["G_GAN_Feat"], KLD: terms["G_KLD"], VGG: terms["G_VGG"], DFake: terms["D_Fake"], DReal: terms["D_real"]}, nil
+	return Losses{GAN: terms["G_GAN"], GANFeat: terms["G_GAN_Feat"], KLD: terms["G_KLD"], VGG: terms["G_VGG"], Colour: terms["G_Colour"], DFake: terms["D_Fake"], DReal: terms["D_real"]}, nil
 }
 
 // nonFinite names a NaN or infinite loss term, or returns "".
 func (l Losses) nonFinite() string {
-	for name, v := range map[string]float64{"G_GAN": l.GAN, "G_GAN_Feat": l.GANFeat, "G_KLD": l.KLD, "G_VGG": l.VGG, "D_Fake": l.DFake, "D_real": l.DReal} {
+	for name, v := range map[string]float64{"G_GAN": l.GAN, "G_GAN_Feat": l.GANFeat, "G_KLD": l.KLD, "G_VGG": l.VGG, "G_Colour": l.Colour, "D_Fake": l.DFake, "D_real": l.DReal} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return name
 		}
