@@ -17,7 +17,7 @@ type Losses struct {
 	GAN     float64 `json:"G_GAN"`
 	GANFeat float64 `json:"G_GAN_Feat"`
 	KLD     float64 `json:"G_KLD"`
-	VGG     float64 `json:"G_VGG,omitempty"` // with --vgg (see vgg.go)
+	VGG     float64 `json:"G_VGG,omitempty"`    // with --vgg (see vgg.go)
 	Colour  float64 `json:"G_Colour,omitempty"` // with --lambda-colour
 	DFake   float64 `json:"D_Fake"`
 	DReal   float64 `json:"D_real"`
