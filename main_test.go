@@ -216,4 +216,25 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	if len(cks) != 3 {
 		t.Errorf("checkpoints after resuming with --keep 5: %q", cks)
 	}
+	// A loss weight cannot change on --resume; a new run --from the
+	// checkpoint takes it (and the checkpoint's model, so no --size).
+	if err := runTrain([]string{"--out", dir, "--resume", "--steps", "5", "--lambda-colour", "5"}, &out); err == nil || !strings.Contains(err.Error(), "--lambda-colour") {
+		t.Errorf("--resume with a new --lambda-colour: %v", err)
+	}
+	ft := filepath.Join(t.TempDir(), "ft")
+	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--lambda-kld", "0.01", "--lambda-colour", "5",
+		"--steps", "1", "--sample-every", "0", "--out", ft}, &out); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := train.ReadOptions(ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.LambdaColour != 5 || opt.LambdaKLD != 0.01 || opt.From != cks[len(cks)-1] {
+		t.Errorf("fine-tune run options: colour %v, KLD %v, from %q", opt.LambdaColour, opt.LambdaKLD, opt.From)
+	}
+	es, err := train.ReadLog(ft)
+	if err != nil || len(es) != 1 || !(es[0].Colour > 0) {
+		t.Errorf("fine-tune log: %+v, %v (want one step with a colour loss)", es, err)
+	}
 }

@@ -4,6 +4,7 @@ loss over bins of --bin steps, the learning rates and seconds per step at the
 bin's end. Used for docs/default-model/losses.csv (`make default-model`).
 
     python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
+    cat LEG1/log.jsonl LEG2/log.jsonl | python3 scripts/summarise_log.py --concat - > losses.csv
 """
 import argparse
 import json
@@ -17,9 +18,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
     ap.add_argument("--bin", type=int, default=500)
+    ap.add_argument("--concat", action="store_true",
+                    help="the log is several runs' logs in a row (fine-tuning legs): a step 1 after later steps "
+                         "starts the next leg, numbered on from the previous leg's last step")
     a = ap.parse_args()
     rows = {}
-    with open(a.log) as f:
+    offset, last = 0, 0
+    with (sys.stdin if a.log == "-" else open(a.log)) as f:
         for line in f:
             line = line.strip()
             if not line:
@@ -27,6 +32,10 @@ def main():
             r = json.loads(line)
             if "step" not in r or "G_GAN" not in r:
                 continue
+            if a.concat and r["step"] == 1 and last > 1:
+                offset += last
+            last = r["step"]
+            r["step"] += offset
             rows[r["step"]] = r  # a resumed run may log a step twice: keep the last
     bins = {}
     for step in sorted(rows):
