@@ -89,19 +89,34 @@ seg-model:
 
 # The embedded default model: the landscape preset (ngf 16, nhidden 32,
 # instance norm, VAE) at 128², trained on the built-in synthetic landscapes
-# with seed 1, in the three legs the shipped run took (resume is bit-exact):
+# in the legs the shipped run took. Legs 1–3 (seed 1, resume is bit-exact):
 # 7000 steps, then to 11000 (the learning rates restart at 7000 and decay
-# again), then to 24000 with decay over the last 4000; the shipped weights
-# are step 22500's (chosen on held-out validation scenes, `eval --seed 1`),
-# stored as float16. About 3 h at 0.4–0.8 s a step on 2 cores.
+# again), then to 24000 with decay over the last 4000. Legs 4–6 are new
+# runs started with --from the previous leg's checkpoint (G, E and D; fresh
+# Adam): λ_KLD 0.01 for 3500 steps (seed 3), then with the colour loss at
+# λ 20 for 3500 steps (seed 4), then at λ 60 for 9000 steps with decay over
+# the last 3000 (seed 5). Legs 4 and 5 were stopped at 3500 during longer
+# constant-rate schedules, which `--decay 0` replays. The shipped weights
+# are leg 6's step $(DEFAULT_STEP) (chosen on held-out validation scenes,
+# `eval --seed 1`), stored as float16. About 5 h at 0.4–0.8 s a step on 2
+# cores.
+DEFAULT_STEP := 00009000
 default-model: build
 	./$(BIN) train --data synthetic --preset landscape --size 128 --steps 7000 --decay 2500 \
 	  --seed 1 --checkpoint-every 100 --sample-every 250 --out runs/default
 	./$(BIN) train --out runs/default --resume --steps 11000 --decay 2500
 	./$(BIN) train --out runs/default --resume --steps 24000 --decay 4000 --checkpoint-every 250 --sample-every 1000 --keep 7
-	./$(BIN) train export --f16 --checkpoint runs/default/checkpoints/step-00022500.safetensors \
+	./$(BIN) train --data synthetic --from runs/default/checkpoints/step-00024000.safetensors --lambda-kld 0.01 \
+	  --steps 3500 --decay 0 --seed 3 --checkpoint-every 500 --sample-every 1000 --keep 1 --out runs/default-kld
+	./$(BIN) train --data synthetic --from runs/default-kld/checkpoints/step-00003500.safetensors --lambda-kld 0.01 \
+	  --lambda-colour 20 --steps 3500 --decay 0 --seed 4 --checkpoint-every 500 --sample-every 1000 --keep 1 --out runs/default-colour
+	./$(BIN) train --data synthetic --from runs/default-colour/checkpoints/step-00003500.safetensors --lambda-kld 0.01 \
+	  --lambda-colour 60 --steps 9000 --decay 3000 --seed 5 --checkpoint-every 500 --sample-every 1000 --keep 30 --out runs/default-colour60
+	./$(BIN) train export --f16 --checkpoint runs/default-colour60/checkpoints/step-$(DEFAULT_STEP).safetensors \
 	  --out assets/models/default.safetensors
 	python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
+	cat runs/default-kld/log.jsonl runs/default-colour/log.jsonl runs/default-colour60/log.jsonl | \
+	  python3 scripts/summarise_log.py --concat - --bin 500 > docs/default-model/losses-finetune.csv
 
 # The generated style presets (assets/styles/gen-*.jpg): one scene in each
 # of the landscape generator's named looks.
