@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
@@ -159,7 +160,9 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 	if changed == 0 {
 		t.Fatal("the drag painted nothing")
 	}
-	r := <-got
+	// Start-up may deliver more than one render of the same labels (a
+	// request finishing before the next is made): wait for the stroke's.
+	r := awaitRender(t, got, latestSeq(u.renderer))
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
@@ -169,7 +172,7 @@ func TestWindowPaintsAndRenders(t *testing.T) {
 	// Random style changes the seed and the picture.
 	seed := u.style.Seed
 	u.randomStyle()
-	r2 := <-got
+	r2 := awaitRender(t, got, latestSeq(u.renderer))
 	if u.style.Seed == seed || bytes.Equal(r2.Image.(*image.NRGBA).Pix, r.Image.(*image.NRGBA).Pix) {
 		t.Error("random style changed nothing")
 	}
@@ -271,6 +274,29 @@ func TestPresetLabel(t *testing.T) {
 	for in, want := range map[string]string{"gen-golden-hour": "golden hour (generated look)", "sunset": "sunset", "gen-night": "night (generated look)"} {
 		if got := presetLabel(in); got != want {
 			t.Errorf("presetLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// latestSeq is the renderer's newest request.
+func latestSeq(r *Renderer) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.latest
+}
+
+// awaitRender reads delivered renders until the one for request seq (or a
+// newer one) arrives.
+func awaitRender(t *testing.T, got <-chan Result, seq uint64) Result {
+	t.Helper()
+	for {
+		select {
+		case r := <-got:
+			if r.Seq >= seq {
+				return r
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("no render for request %d within a minute", seq)
 		}
 	}
 }
