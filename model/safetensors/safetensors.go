@@ -80,20 +80,30 @@ var dtypes = map[string]dtypeInfo{
 
 // ReadFile reads and validates the .safetensors file at path.
 func ReadFile(path string) (*File, error) {
+	var file *File
+	err := readPath(path, func(r io.ReaderAt, size int64) (err error) {
+		file, err = Read(r, size)
+		return err
+	})
+	return file, err
+}
+
+// readPath opens path and hands it and its size to read; read's error
+// names the file.
+func readPath(path string, read func(r io.ReaderAt, size int64) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	file, err := Read(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if err := read(f, st.Size()); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
-	return file, nil
+	return nil
 }
 
 // ReadBytes decodes a .safetensors file held in memory.
@@ -113,20 +123,12 @@ type entry struct {
 // returns its metadata: what a caller needs to tell a file's kind without
 // reading hundreds of megabytes of tensors.
 func ReadMetadataFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	_, metadata, _, err := readHeader(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return metadata, nil
+	var metadata map[string]string
+	err := readPath(path, func(r io.ReaderAt, size int64) (err error) {
+		_, metadata, _, err = readHeader(r, size)
+		return err
+	})
+	return metadata, err
 }
 
 // Read decodes a .safetensors file of size bytes from r. The whole header is

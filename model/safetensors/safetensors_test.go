@@ -528,3 +528,31 @@ func TestWriteHalfErrors(t *testing.T) {
 		t.Errorf("read back %v, want [NaN -Inf 0]", got)
 	}
 }
+
+// TestReadMetadataFile: the header alone gives the metadata; a file whose
+// header is cut short, or no file, is an error naming the path.
+func TestReadMetadataFile(t *testing.T) {
+	meta := map[string]string{"spadepaint.format": "checkpoint", "step": "12"}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	if err := WriteFile(path, nil, sampleTensors(), meta); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadMetadataFile(path)
+	if err != nil || !reflect.DeepEqual(got, meta) {
+		t.Fatalf("ReadMetadataFile = %q, %v; want %q", got, err, meta)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.safetensors")
+	if err := os.WriteFile(cut, b[:20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{cut, filepath.Join(dir, "none.safetensors")} {
+		if _, err := ReadMetadataFile(p); err == nil || !strings.Contains(err.Error(), filepath.Base(p)) {
+			t.Errorf("ReadMetadataFile(%s): %v, want an error naming it", filepath.Base(p), err)
+		}
+	}
+}
