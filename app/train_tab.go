@@ -64,6 +64,7 @@ type trainTab struct {
 	batch      *widget.Entry
 	steps      *widget.Entry
 	seed       *widget.Entry
+	colour     *widget.Entry // λ of the colour loss (train --lambda-colour)
 	device     *widget.Select
 	runDir     *widget.Entry
 	runBrowse  *widget.Button
@@ -126,6 +127,7 @@ type runSpec struct {
 	batch  int
 	steps  int
 	seed   int64
+	colour float64 // λ of the colour loss, 0 = off
 	device device.Kind
 }
 
@@ -161,6 +163,9 @@ func newTrainTab(u *ui) *trainTab {
 	t.steps.SetText(strconv.Itoa(defaultTabSteps))
 	t.seed = widget.NewEntry()
 	t.seed.SetText("1")
+	t.colour = widget.NewEntry()
+	t.colour.SetText("0")
+	t.colour.SetPlaceHolder("0: off, as the paper")
 	t.device = widget.NewSelect(deviceNames(), nil)
 	t.device.SetSelected(deviceName(u.device))
 
@@ -198,6 +203,7 @@ func newTrainTab(u *ui) *trainTab {
 		widget.NewFormItem("Batch", t.batch),
 		widget.NewFormItem("Steps", t.steps),
 		widget.NewFormItem("Seed", t.seed),
+		widget.NewFormItem("Colour loss λ", t.colour),
 		widget.NewFormItem("Device", t.device),
 		widget.NewFormItem("Run folder", container.NewBorder(nil, nil, nil, t.runBrowse, t.runDir)),
 		widget.NewFormItem("", t.resume),
@@ -278,7 +284,7 @@ func (t *trainTab) refreshEnabled() {
 			}
 		}
 	}
-	set(idle && !resuming, t.dataKind, t.format, t.preset, t.size, t.batch, t.seed)
+	set(idle && !resuming, t.dataKind, t.format, t.preset, t.size, t.batch, t.seed, t.colour)
 	if resuming || !folder {
 		t.format.Disable()
 	}
@@ -348,6 +354,7 @@ func (t *trainTab) resumeChanged(on bool) {
 			t.size.SetText(strconv.Itoa(opt.Model.Width))
 			t.batch.SetText(strconv.Itoa(opt.Batch))
 			t.seed.SetText(strconv.FormatInt(opt.Seed, 10))
+			t.colour.SetText(strconv.FormatFloat(opt.LambdaColour, 'g', -1, 64))
 			t.steps.SetText(strconv.Itoa(opt.Steps))
 		}
 	}
@@ -380,6 +387,11 @@ func (t *trainTab) spec() (runSpec, error) {
 	}
 	if s.seed, err = strconv.ParseInt(strings.TrimSpace(t.seed.Text), 10, 64); err != nil {
 		return s, fmt.Errorf("seed %q: want a whole number", t.seed.Text)
+	}
+	if text := strings.TrimSpace(t.colour.Text); text != "" {
+		if s.colour, err = strconv.ParseFloat(text, 64); err != nil || !(s.colour >= 0) || math.IsInf(s.colour, 0) {
+			return s, fmt.Errorf("colour loss λ %q: want a number ≥ 0", t.colour.Text)
+		}
 	}
 	if t.preset.Selected != presetAuto {
 		s.preset = t.preset.Selected
@@ -651,6 +663,7 @@ func (t *trainTab) prepare(s runSpec) (*train.Trainer, []string, error) {
 	opt := train.DefaultOptions(c)
 	opt.Data = train.DataSpec{Path: s.data, Format: info.Format}
 	opt.Batch, opt.Steps, opt.DecaySteps, opt.Seed = s.batch, s.steps, s.steps/2, s.seed
+	opt.LambdaColour = s.colour
 	opt.CheckpointEvery, opt.SampleEvery = tabCheckpointEvery, tabSampleEvery
 	if t.adjust != nil {
 		t.adjust(&opt)

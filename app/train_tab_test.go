@@ -76,6 +76,7 @@ func exists(path string) bool {
 func TestTrainTabRun(t *testing.T) {
 	u, tab, dir := trainUI(t)
 	tab.steps.SetText("3")
+	tab.colour.SetText("5")
 	finished := make(chan error, 1)
 	tab.finished = func(err error) { finished <- err }
 	var mu sync.Mutex
@@ -111,6 +112,13 @@ func TestTrainTabRun(t *testing.T) {
 	mpath := filepath.Join(dir, train.ModelFile)
 	if !exists(mpath) {
 		t.Fatal("no exported model")
+	}
+	// The colour loss λ from the form reached the run.
+	if opt, err := train.ReadOptions(dir); err != nil || opt.LambdaColour != 5 {
+		t.Errorf("run options: colour λ %v, %v; want 5", opt.LambdaColour, err)
+	}
+	if es, err := train.ReadLog(dir); err != nil || len(es) != 3 || !(es[2].Colour > 0) {
+		t.Errorf("log %v, %v: want 3 steps with a colour loss", es, err)
 	}
 	if tab.startBtn.Disabled() || !tab.stopBtn.Disabled() || tab.useBtn.Disabled() {
 		t.Error("after the run: want Start and Use enabled, Stop disabled")
@@ -246,6 +254,14 @@ func TestTrainTabErrors(t *testing.T) {
 	if tab.run != nil {
 		t.Fatal("a run started from a bad form")
 	}
+	tab.steps.SetText("2")
+	tab.colour.SetText("-1")
+	test.Tap(tab.startBtn)
+	checkDialog(t, u, "bad colour λ", "colour loss")
+	if tab.run != nil {
+		t.Fatal("a run started with a negative colour λ")
+	}
+	tab.colour.SetText("0")
 
 	finished := make(chan error, 1)
 	tab.finished = func(err error) { finished <- err }
