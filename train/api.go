@@ -16,15 +16,17 @@ func Checkpoints(dir string) ([]string, error) { return checkpoints(dir) }
 // (a run's checkpoints/step-N.safetensors) as a model, for evaluating or
 // shipping a run's state at that step.
 func CheckpointModel(path string) (*model.Model, error) {
-	f, err := safetensors.ReadFile(path)
+	// The header names the model; the tensors are read once, by
+	// loadCheckpoint.
+	md, err := safetensors.ReadMetadataFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var opt Options
-	if f.Metadata[metaFormat] != ckptFormat {
-		return nil, fmt.Errorf("%s is not a spadepaint training checkpoint (format %q)", path, f.Metadata[metaFormat])
+	if md[metaFormat] != ckptFormat {
+		return nil, fmt.Errorf("%s is not a spadepaint training checkpoint (format %q)", path, md[metaFormat])
 	}
-	if err := jsonUnmarshal(f.Metadata[metaOptions], &opt); err != nil {
+	if err := jsonUnmarshal(md[metaOptions], &opt); err != nil {
 		return nil, fmt.Errorf("%s: options: %w", path, err)
 	}
 	st, _, err := loadCheckpoint(path, opt.Model)

@@ -230,11 +230,7 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 				}
 			}
 		}
-		if feat, err = G.Mul(feat, G.NewConstant(float32(lw.Feat)/numD)); err != nil {
-			return err
-		}
-		s.terms["G_GAN_Feat"] = feat
-		if total, err = G.Add(total, feat); err != nil {
+		if total, err = s.addTerm(total, "G_GAN_Feat", feat, float32(lw.Feat)/numD); err != nil {
 			return err
 		}
 	}
@@ -243,11 +239,7 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 		if err != nil {
 			return err
 		}
-		if kld, err = G.Mul(kld, G.NewConstant(float32(lw.KLD))); err != nil {
-			return err
-		}
-		s.terms["G_KLD"] = kld
-		if total, err = G.Add(total, kld); err != nil {
+		if total, err = s.addTerm(total, "G_KLD", kld, float32(lw.KLD)); err != nil {
 			return err
 		}
 	}
@@ -260,11 +252,7 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 		if err != nil {
 			return fmt.Errorf("colour loss: %w", err)
 		}
-		if l, err = G.Mul(l, G.NewConstant(float32(lw.Colour))); err != nil {
-			return err
-		}
-		s.terms["G_Colour"] = l
-		if total, err = G.Add(total, l); err != nil {
+		if total, err = s.addTerm(total, "G_Colour", l, float32(lw.Colour)); err != nil {
 			return err
 		}
 	}
@@ -273,16 +261,22 @@ func (s *stepGraph) generatorLoss(c model.Config, lw lossWeights, dFake, dReal *
 		if err != nil {
 			return err
 		}
-		if l, err = G.Mul(l, G.NewConstant(float32(lw.VGG))); err != nil {
-			return err
-		}
-		s.terms["G_VGG"] = l
-		if total, err = G.Add(total, l); err != nil {
+		if total, err = s.addTerm(total, "G_VGG", l, float32(lw.VGG)); err != nil {
 			return err
 		}
 	}
 	s.total = total
 	return nil
+}
+
+// addTerm weighs loss l, logs it as term name and returns total + weight·l.
+func (s *stepGraph) addTerm(total *G.Node, name string, l *G.Node, weight float32) (*G.Node, error) {
+	l, err := G.Mul(l, G.NewConstant(weight))
+	if err != nil {
+		return nil, err
+	}
+	s.terms[name] = l
+	return G.Add(total, l)
 }
 
 // colourPoolCells is the width, in cells, of the grid the colour loss
