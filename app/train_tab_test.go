@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"spadepaint/train"
 )
@@ -248,20 +249,22 @@ func TestTrainTabCloseStops(t *testing.T) {
 // tab stays ready for the next try.
 func TestTrainTabErrors(t *testing.T) {
 	u, tab, _ := trainUI(t)
-	tab.steps.SetText("zero")
-	test.Tap(tab.startBtn)
-	checkDialog(t, u, "bad steps", "steps")
-	if tab.run != nil {
-		t.Fatal("a run started from a bad form")
+	for _, tc := range []struct {
+		name, want string
+		entry      *widget.Entry
+		bad, good  string
+	}{
+		{"bad steps", "steps", tab.steps, "zero", "2"},
+		{"bad colour λ", "colour loss", tab.colour, "-1", "0"},
+	} {
+		tc.entry.SetText(tc.bad)
+		test.Tap(tab.startBtn)
+		checkDialog(t, u, tc.name, tc.want)
+		if tab.run != nil {
+			t.Fatalf("%s: a run started from a bad form", tc.name)
+		}
+		tc.entry.SetText(tc.good)
 	}
-	tab.steps.SetText("2")
-	tab.colour.SetText("-1")
-	test.Tap(tab.startBtn)
-	checkDialog(t, u, "bad colour λ", "colour loss")
-	if tab.run != nil {
-		t.Fatal("a run started with a negative colour λ")
-	}
-	tab.colour.SetText("0")
 
 	finished := make(chan error, 1)
 	tab.finished = func(err error) { finished <- err }
