@@ -46,6 +46,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	vgg := fs.String("vgg", "", "torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth): add the VGG perceptual loss to G's (off without)")
 	lambdaVGG := fs.Float64("lambda-vgg", 10, "VGG perceptual loss weight (with --vgg)")
 	lambdaColour := fs.Float64("lambda-colour", 0, "colour loss weight: L1 between generated and real images pooled to 16 cells across (not in the paper; stands in for VGG's hold on colour without VGG weights)")
+	stylePairs := fs.Bool("style-pairs", false, "the style encoder sees another scene in the example's style instead of the example's photo (generated data sets only; not in the paper: teaches the code style without layout)")
 	seed := fs.Int64("seed", 1, "seed of the initial weights, data order, augmentation and noise")
 	noFlip := fs.Bool("no-flip", false, "no random horizontal flips")
 	loadScale := fs.Float64("load-scale", train.DefaultLoadScale, "resize to this × the crop size before the random crop (286/256)")
@@ -82,7 +83,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		if opt, err = train.ReadOptions(*out); err != nil {
 			return err
 		}
-		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour"} {
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour", "style-pairs"} {
 			if set[n] {
 				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
 			}
@@ -198,6 +199,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		opt.LambdaFeat, opt.LambdaKLD = *lambdaFeat, *lambdaKLD
 		opt.VGG, opt.LambdaVGG = *vgg, *lambdaVGG
 		opt.LambdaColour = *lambdaColour
+		opt.StylePairs = *stylePairs
 		opt.Seed = *seed
 		opt.Augment = train.Augment{LoadScale: *loadScale, NoFlip: *noFlip}
 		opt.CheckpointEvery, opt.Keep, opt.SampleEvery = *ckEvery, *keep, *sampleEvery

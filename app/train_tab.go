@@ -65,6 +65,7 @@ type trainTab struct {
 	steps      *widget.Entry
 	seed       *widget.Entry
 	colour     *widget.Entry // λ of the colour loss (train --lambda-colour)
+	pairs      *widget.Check // style from another scene (train --style-pairs)
 	device     *widget.Select
 	runDir     *widget.Entry
 	runBrowse  *widget.Button
@@ -128,6 +129,7 @@ type runSpec struct {
 	steps  int
 	seed   int64
 	colour float64 // λ of the colour loss, 0 = off
+	pairs  bool    // style pairs (synthetic data only)
 	device device.Kind
 }
 
@@ -166,6 +168,7 @@ func newTrainTab(u *ui) *trainTab {
 	t.colour = widget.NewEntry()
 	t.colour.SetText("0")
 	t.colour.SetPlaceHolder("0: off, as the paper")
+	t.pairs = widget.NewCheck("Encode the style from another scene (generated data)", nil)
 	t.device = widget.NewSelect(deviceNames(), nil)
 	t.device.SetSelected(deviceName(u.device))
 
@@ -204,6 +207,7 @@ func newTrainTab(u *ui) *trainTab {
 		widget.NewFormItem("Steps", t.steps),
 		widget.NewFormItem("Seed", t.seed),
 		widget.NewFormItem("Colour loss λ", t.colour),
+		widget.NewFormItem("Style pairs", t.pairs),
 		widget.NewFormItem("Device", t.device),
 		widget.NewFormItem("Run folder", container.NewBorder(nil, nil, nil, t.runBrowse, t.runDir)),
 		widget.NewFormItem("", t.resume),
@@ -289,6 +293,7 @@ func (t *trainTab) refreshEnabled() {
 		t.format.Disable()
 	}
 	set(idle && folder, t.dataDir, t.dataBrowse)
+	set(idle && !resuming && !folder, t.pairs)
 	set(idle, t.steps, t.device, t.runDir, t.runBrowse, t.resume, t.startBtn)
 	set(!idle, t.pauseBtn, t.stopBtn)
 	set(!idle || t.hasModel(), t.useBtn)
@@ -355,6 +360,7 @@ func (t *trainTab) resumeChanged(on bool) {
 			t.batch.SetText(strconv.Itoa(opt.Batch))
 			t.seed.SetText(strconv.FormatInt(opt.Seed, 10))
 			t.colour.SetText(strconv.FormatFloat(opt.LambdaColour, 'g', -1, 64))
+			t.pairs.SetChecked(opt.StylePairs)
 			t.steps.SetText(strconv.Itoa(opt.Steps))
 		}
 	}
@@ -396,6 +402,8 @@ func (t *trainTab) spec() (runSpec, error) {
 	if t.preset.Selected != presetAuto {
 		s.preset = t.preset.Selected
 	}
+	// Only a generated data set can show a scene in another one's style.
+	s.pairs = t.pairs.Checked && t.dataKind.Selected == dataSynthetic
 	if t.dataKind.Selected == dataFolder {
 		if s.data = strings.TrimSpace(t.dataDir.Text); s.data == "" {
 			return s, errors.New("choose the data set's folder")
@@ -664,6 +672,7 @@ func (t *trainTab) prepare(s runSpec) (*train.Trainer, []string, error) {
 	opt.Data = train.DataSpec{Path: s.data, Format: info.Format}
 	opt.Batch, opt.Steps, opt.DecaySteps, opt.Seed = s.batch, s.steps, s.steps/2, s.seed
 	opt.LambdaColour = s.colour
+	opt.StylePairs = s.pairs
 	opt.CheckpointEvery, opt.SampleEvery = tabCheckpointEvery, tabSampleEvery
 	if t.adjust != nil {
 		t.adjust(&opt)

@@ -78,6 +78,7 @@ func TestTrainTabRun(t *testing.T) {
 	u, tab, dir := trainUI(t)
 	tab.steps.SetText("3")
 	tab.colour.SetText("5")
+	tab.pairs.SetChecked(true)
 	finished := make(chan error, 1)
 	tab.finished = func(err error) { finished <- err }
 	var mu sync.Mutex
@@ -114,9 +115,9 @@ func TestTrainTabRun(t *testing.T) {
 	if !exists(mpath) {
 		t.Fatal("no exported model")
 	}
-	// The colour loss λ from the form reached the run.
-	if opt, err := train.ReadOptions(dir); err != nil || opt.LambdaColour != 5 {
-		t.Errorf("run options: colour λ %v, %v; want 5", opt.LambdaColour, err)
+	// The colour loss λ and style pairs from the form reached the run.
+	if opt, err := train.ReadOptions(dir); err != nil || opt.LambdaColour != 5 || !opt.StylePairs {
+		t.Errorf("run options: colour λ %v, style pairs %v, %v; want 5, true", opt.LambdaColour, opt.StylePairs, err)
 	}
 	if es, err := train.ReadLog(dir); err != nil || len(es) != 3 || !(es[2].Colour > 0) {
 		t.Errorf("log %v, %v: want 3 steps with a colour loss", es, err)
@@ -196,6 +197,9 @@ func TestTrainTabPauseStopResume(t *testing.T) {
 	tab.resume.SetChecked(true)
 	if tab.size.Text != "32" || tab.seed.Text != "3" || !tab.size.Disabled() {
 		t.Errorf("resuming shows size %q seed %q (disabled %v), want the run's 32, 3, fixed", tab.size.Text, tab.seed.Text, tab.size.Disabled())
+	}
+	if tab.pairs.Checked || !tab.pairs.Disabled() {
+		t.Errorf("resuming shows style pairs %v (disabled %v), want the run's off, fixed", tab.pairs.Checked, tab.pairs.Disabled())
 	}
 	tab.steps.SetText("2")
 	test.Tap(tab.startBtn)

@@ -44,7 +44,7 @@ func benchStep(b *testing.B, c model.Config, n int) {
 	}
 	b.Logf("build %v", time.Since(t0))
 	l, img := tinyBatch(c, n, 1)
-	p, err := prepare(c, l, img)
+	p, err := prepare(c, l, img, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -125,12 +125,12 @@ func reconstructionError(tr *Trainer) (float64, error) {
 	l := &model.Labels{N: k, H: c.Height(), W: c.Width}
 	var real []float32
 	for i := 0; i < k; i++ {
-		li, im, _, err := tr.ld.example(i, nil)
+		it, err := tr.ld.example(i, nil)
 		if err != nil {
 			return 0, err
 		}
-		l.Class = append(l.Class, li.Class...)
-		real = append(real, im...)
+		l.Class = append(l.Class, it.labels.Class...)
+		real = append(real, it.image...)
 	}
 	m, err := tr.Model()
 	if err != nil {

@@ -97,6 +97,18 @@ type Source interface {
 	Example(i int) (*Example, error)
 }
 
+// StylePartners is a Source that can draw, for each example, a photo of
+// another scene in the same style (the synthetic landscapes can: their
+// styles are parameters). A run with Options.StylePairs feeds the style
+// encoder that photo instead of the example's own, so the code can only
+// carry what the two share — the style, not the layout.
+type StylePartners interface {
+	Source
+	// StylePartner returns a photo of another scene in example i's style,
+	// at the size of example i's photo.
+	StylePartner(i int) (image.Image, error)
+}
+
 var (
 	sourcesMu sync.Mutex
 	sources   = map[string]func(size int, seed int64) (Source, error){}
@@ -223,7 +235,13 @@ func (c crop) apply(ex *Example, w, h int) (*model.Labels, []float32, error) {
 			}
 		}
 	}
-	img := ex.Image
+	return out, c.applyImage(ex.Image, w, h), nil
+}
+
+// applyImage brings a photo of the example's size to w×h as apply does:
+// resized bicubic, cropped and flipped, as [3, h, w] in [−1, 1].
+func (c crop) applyImage(img image.Image, w, h int) []float32 {
+	b := img.Bounds()
 	if c.loadW != b.Dx() || c.loadH != b.Dy() {
 		img = imaging.Resize(img, c.loadW, c.loadH, imaging.CatmullRom)
 	}
@@ -241,7 +259,7 @@ func (c crop) apply(ex *Example, w, h int) (*model.Labels, []float32, error) {
 			}
 		}
 	}
-	return out, pix, nil
+	return pix
 }
 
 // batch is one optimiser step's data: Accum micro-batches.
@@ -255,8 +273,11 @@ type batch struct {
 type microBatch struct {
 	labels *model.Labels
 	image  []float32 // [N, 3, H, W]
-	prep   *prepared
-	names  []string
+	// style is the style encoder's input [N, 3, H, W] when it is not the
+	// image (Options.StylePairs); nil otherwise.
+	style []float32
+	prep  *prepared
+	names []string
 }
 
 // order says which example fills each slot of the run: examples are
@@ -318,6 +339,9 @@ type loader struct {
 	accum   int
 	ord     *order
 	workers int
+	// partners, when set, draws the style encoder's input from another
+	// scene in the example's style (Options.StylePairs).
+	partners StylePartners
 	// skipBad replaces an example that fails to load by the next one
 	// that loads (recorded in skipped); otherwise the error stops the run.
 	skipBad bool
@@ -388,9 +412,7 @@ func (ld *loader) start(ctx context.Context, from, to, ahead int) <-chan loaded 
 func (ld *loader) load(ctx context.Context, s int) (*batch, error) {
 	per := ld.batch * ld.accum
 	w, h := ld.c.Width, ld.c.Height()
-	labels := make([]*model.Labels, per)
-	images := make([][]float32, per)
-	names := make([]string, per)
+	items := make([]*item, per)
 	errs := make([]error, per)
 	sem := make(chan struct{}, max(1, ld.workers))
 	var wg sync.WaitGroup
@@ -405,7 +427,7 @@ func (ld *loader) load(ctx context.Context, s int) (*batch, error) {
 				errs[i] = ctx.Err()
 				return
 			}
-			labels[i], images[i], names[i], errs[i] = ld.slot(q)
+			items[i], errs[i] = ld.slot(q)
 		}()
 	}
 	wg.Wait()
@@ -420,20 +442,23 @@ func (ld *loader) load(ctx context.Context, s int) (*batch, error) {
 		mb := &microBatch{
 			labels: &model.Labels{N: n, H: h, W: w, Class: make([]uint8, 0, n*h*w)},
 			image:  make([]float32, 0, n*3*h*w),
-			names:  names[j*n : (j+1)*n],
 		}
-		for i := j * n; i < (j+1)*n; i++ {
-			mb.labels.Class = append(mb.labels.Class, labels[i].Class...)
+		for _, it := range items[j*n : (j+1)*n] {
+			mb.names = append(mb.names, it.name)
+			mb.labels.Class = append(mb.labels.Class, it.labels.Class...)
 			if ld.c.Instance {
-				inst := labels[i].Instance
+				inst := it.labels.Instance
 				if inst == nil {
 					inst = make([]int32, h*w)
 				}
 				mb.labels.Instance = append(mb.labels.Instance, inst...)
 			}
-			mb.image = append(mb.image, images[i]...)
+			mb.image = append(mb.image, it.image...)
+			if it.style != nil {
+				mb.style = append(mb.style, it.style...)
+			}
 		}
-		p, err := prepare(ld.c, mb.labels, mb.image)
+		p, err := prepare(ld.c, mb.labels, mb.image, mb.style)
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", mb.names, err)
 		}
@@ -443,18 +468,28 @@ func (ld *loader) load(ctx context.Context, s int) (*batch, error) {
 	return b, nil
 }
 
+// item is one loaded example: labels and photo at the model's size, the
+// style encoder's input when it is another photo (nil otherwise), and
+// the example's name.
+type item struct {
+	labels *model.Labels
+	image  []float32 // [3, H, W] in [−1, 1]
+	style  []float32 // [3, H, W] in [−1, 1], or nil
+	name   string
+}
+
 // slot loads the example of run slot q, augmented.
-func (ld *loader) slot(q int) (*model.Labels, []float32, string, error) {
+func (ld *loader) slot(q int) (*item, error) {
 	idx := ld.ord.index(q)
 	var firstErr error
 	for try := 0; try < ld.src.Len(); try++ {
 		i := (idx + try) % ld.src.Len()
-		l, img, name, err := ld.example(i, slotRNG(ld.seed, q))
+		it, err := ld.example(i, slotRNG(ld.seed, q))
 		if err == nil {
-			return l, img, name, nil
+			return it, nil
 		}
 		if !ld.skipBad {
-			return nil, nil, "", err
+			return nil, err
 		}
 		if firstErr == nil {
 			firstErr = err
@@ -466,15 +501,16 @@ func (ld *loader) slot(q int) (*model.Labels, []float32, string, error) {
 		ld.skipped[err.Error()] = true
 		ld.skipMu.Unlock()
 	}
-	return nil, nil, "", fmt.Errorf("no example loads: %w", firstErr)
+	return nil, fmt.Errorf("no example loads: %w", firstErr)
 }
 
 // example loads example i with crop randomness from rng (nil: centre
-// crop, no flip).
-func (ld *loader) example(i int, rng *rand.Rand) (*model.Labels, []float32, string, error) {
+// crop, no flip), and its style partner when the run uses them (cropped
+// and flipped as the example).
+func (ld *loader) example(i int, rng *rand.Rand) (*item, error) {
 	ex, err := ld.src.Example(i)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	w, h := ld.c.Width, ld.c.Height()
 	var cr crop
@@ -485,14 +521,25 @@ func (ld *loader) example(i int, rng *rand.Rand) (*model.Labels, []float32, stri
 	}
 	l, img, err := cr.apply(ex, w, h)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	if lim := ld.c.NumClasses(); lim > 0 {
 		for p, id := range l.Class {
 			if int(id) >= lim {
-				return nil, nil, "", fmt.Errorf("%s: class id %d at x=%d y=%d (after resizing) is not below the model's %d classes", ex.Name, id, p%w, p/w, lim)
+				return nil, fmt.Errorf("%s: class id %d at x=%d y=%d (after resizing) is not below the model's %d classes", ex.Name, id, p%w, p/w, lim)
 			}
 		}
 	}
-	return l, img, ex.Name, nil
+	it := &item{labels: l, image: img, name: ex.Name}
+	if ld.partners != nil {
+		sp, err := ld.partners.StylePartner(i)
+		if err != nil {
+			return nil, fmt.Errorf("%s: style partner: %w", ex.Name, err)
+		}
+		if sp.Bounds().Size() != ex.Image.Bounds().Size() {
+			return nil, fmt.Errorf("%s: style partner is %v, the photo %v", ex.Name, sp.Bounds().Size(), ex.Image.Bounds().Size())
+		}
+		it.style = cr.applyImage(sp, w, h)
+	}
+	return it, nil
 }

@@ -63,7 +63,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 			// steps below float32's resolution.
 			nets := newNetsWith(c, 7, model.InitParams)
 			l, img := tinyBatch(c, tc.n, 5)
-			p, err := prepare(c, l, img)
+			p, err := prepare(c, l, img, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -98,8 +98,9 @@ func (n *nets) check() error {
 }
 
 // prepare turns a micro-batch (labels at the model's size, images
-// [N, 3, H, W] in [−1, 1]) into the graphs' inputs.
-func prepare(c model.Config, l *model.Labels, img []float32) (*prepared, error) {
+// [N, 3, H, W] in [−1, 1]) into the graphs' inputs. style is the style
+// encoder's input at the same size, nil for the images themselves.
+func prepare(c model.Config, l *model.Labels, img, style []float32) (*prepared, error) {
 	if err := l.Check(c); err != nil {
 		return nil, err
 	}
@@ -114,12 +115,17 @@ func prepare(c model.Config, l *model.Labels, img []float32) (*prepared, error) 
 		l.OneHot(c, s.H, s.W, seg)
 		p.segs = append(p.segs, seg)
 	}
+	if style == nil {
+		style = img
+	} else if len(style) != len(img) {
+		return nil, fmt.Errorf("style batch has %d values, want %d", len(style), len(img))
+	}
 	if c.UseVAE {
 		es := c.EncoderSize()
 		if es == h && es == w {
-			p.style = img
+			p.style = style
 		} else {
-			p.style = ops.ResizeBilinear(img, l.N, 3, h, w, es, es)
+			p.style = ops.ResizeBilinear(style, l.N, 3, h, w, es, es)
 		}
 	}
 	p.realD = make([]float32, l.N*c.DInputNC()*h*w)

@@ -55,6 +55,15 @@ type Options struct {
 	// default): a stand-in for the VGG loss's hold on a reconstruction's
 	// colours when no VGG weights are at hand; see colourLoss.
 	LambdaColour float64 `json:"lambda_colour,omitempty"`
+	// StylePairs feeds the style encoder a photo of another scene in the
+	// example's style instead of the example's own photo (data sets that
+	// implement StylePartners: the synthetic landscapes). The generator
+	// still renders the example's labels and is judged against its photo,
+	// so the code can carry only what the two photos share: the style,
+	// not the layout — what an encoded style photo is for in the app. Not
+	// in the paper, whose encoder sees the photo being reconstructed (no
+	// data set of photos pairs scenes by style). Off by default.
+	StylePairs bool `json:"style_pairs,omitempty"`
 
 	// Seed fixes the initial weights, the data order, the augmentation and
 	// the VAE noise.
@@ -120,6 +129,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("Adam β (%g, %g) must lie in [0, 1)", o.Beta1, o.Beta2)
 	case o.LambdaFeat < 0 || o.LambdaKLD < 0 || o.LambdaVGG < 0 || o.LambdaColour < 0:
 		return fmt.Errorf("loss weights must not be negative")
+	case o.StylePairs && !o.Model.UseVAE:
+		return fmt.Errorf("style pairs need a style encoder (the model has no VAE)")
 	case o.Keep < 1:
 		return fmt.Errorf("keep %d checkpoints: must be at least 1", o.Keep)
 	case o.CheckpointEvery < 0 || o.SampleEvery < 0:

@@ -47,19 +47,19 @@ func (t *Trainer) SampleGrid() (*image.NRGBA, error) {
 	l := &model.Labels{N: k, H: h, W: w}
 	var real []float32
 	for i := 0; i < k; i++ {
-		li, im, _, err := t.ld.example(i, nil)
+		it, err := t.ld.example(i, nil)
 		if err != nil {
 			return nil, err
 		}
-		l.Class = append(l.Class, li.Class...)
+		l.Class = append(l.Class, it.labels.Class...)
 		if c.Instance {
-			inst := li.Instance
+			inst := it.labels.Instance
 			if inst == nil {
 				inst = make([]int32, w*h)
 			}
 			l.Instance = append(l.Instance, inst...)
 		}
-		real = append(real, im...)
+		real = append(real, it.image...)
 	}
 	m, err := t.Model()
 	if err != nil {

@@ -228,6 +228,13 @@ func (t *Trainer) init() error {
 	t.ld = &loader{src: t.src, info: t.info, c: c, aug: opt.Augment, seed: opt.Seed,
 		batch: opt.Batch, accum: opt.Accum, ord: newOrder(opt.Seed, t.src.Len()),
 		workers: max(1, opt.Workers), skipBad: opt.Data.SkipBad}
+	if opt.StylePairs {
+		sp, ok := t.src.(StylePartners)
+		if !ok {
+			return fmt.Errorf("style pairs: the %s data set has no photos of other scenes in an example's style (only generated data sets such as synthetic do)", t.info.Format)
+		}
+		t.ld.partners = sp
+	}
 	all := t.st.nets.all()
 	lw := lossWeights{Feat: opt.LambdaFeat, KLD: opt.LambdaKLD, VGG: opt.LambdaVGG, Colour: opt.LambdaColour}
 	var err error

@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -370,5 +371,76 @@ func TestSource(t *testing.T) {
 	}
 	if reg.Len() != DefaultLen || reg.Info().Format != SourceName {
 		t.Errorf("registered source: %d examples, format %q", reg.Len(), reg.Info().Format)
+	}
+}
+
+// meanRGB is a photo's mean colour.
+func meanRGB(img *image.NRGBA) [3]float64 {
+	var m [3]float64
+	for i := 0; i < len(img.Pix); i += 4 {
+		for c := range m {
+			m[c] += float64(img.Pix[i+c])
+		}
+	}
+	for c := range m {
+		m[c] /= float64(len(img.Pix) / 4)
+	}
+	return m
+}
+
+func TestStylePartner(t *testing.T) {
+	const n, size = 24, 48
+	src, err := NewSource(size, 4, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var photos, partners [n][3]float64
+	for i := 0; i < n; i++ {
+		ex, err := src.Example(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := src.StylePartner(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := src.StylePartner(i)
+		pn, ok := p.(*image.NRGBA)
+		if !ok || p.Bounds() != ex.Image.Bounds() {
+			t.Fatalf("partner %d: %T %v, want an NRGBA of %v", i, p, p.Bounds(), ex.Image.Bounds())
+		}
+		if !bytes.Equal(pn.Pix, again.(*image.NRGBA).Pix) {
+			t.Errorf("partner %d differs between calls", i)
+		}
+		if bytes.Equal(pn.Pix, ex.Image.(*image.NRGBA).Pix) {
+			t.Errorf("partner %d is the example's own photo", i)
+		}
+		photos[i], partners[i] = meanRGB(ex.Image.(*image.NRGBA)), meanRGB(pn)
+	}
+	// Another scene in the same style: its mean colour is nearer its
+	// example's than other examples' (different styles) far more often
+	// than chance (same-style photos of different scenes still differ by
+	// what is in them: sea or snow fields move the mean).
+	dist := func(a, b [3]float64) float64 {
+		return math.Abs(a[0]-b[0]) + math.Abs(a[1]-b[1]) + math.Abs(a[2]-b[2])
+	}
+	wins, pairs := 0, 0
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			if i != j {
+				pairs++
+				if dist(partners[i], photos[i]) < dist(partners[i], photos[j]) {
+					wins++
+				}
+			}
+		}
+	}
+	if frac := float64(wins) / float64(pairs); frac < 0.65 {
+		t.Errorf("a partner is nearer its own example's colours in %.0f%% of pairs, want ≥ 65%% (76%% measured; 47%% with the next example's style)", 100*frac)
+	} else {
+		t.Logf("a partner is nearer its own example's colours in %.1f%% of pairs", 100*frac)
+	}
+	if _, err := src.StylePartner(n); err == nil {
+		t.Errorf("partner %d of %d served", n, n)
 	}
 }

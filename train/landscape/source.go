@@ -2,6 +2,7 @@ package landscape
 
 import (
 	"fmt"
+	"image"
 
 	"spadepaint/model"
 	"spadepaint/train"
@@ -82,4 +83,18 @@ func (s *Source) Example(i int) (*train.Example, error) {
 	labels, photo, _ := Example(s.seed, i, s.size, s.size)
 	l := &model.Labels{N: 1, H: s.size, W: s.size, Class: labels.Pix}
 	return &train.Example{Name: fmt.Sprintf("synthetic/%d/%d", s.seed, i), Image: photo, Labels: l}, nil
+}
+
+// partnerSalt separates the scenes of style partners from the data set's
+// own (ExampleSeed's stream).
+const partnerSalt = 0x5a17_9a1e_d0c4
+
+// StylePartner draws another scene in example i's style, at the data
+// set's size: the style encoder's input for `train --style-pairs`.
+func (s *Source) StylePartner(i int) (image.Image, error) {
+	if i < 0 || i >= s.n {
+		return nil, fmt.Errorf("synthetic landscape %d out of range 0..%d", i, s.n-1)
+	}
+	_, photo := Generate(ExampleSeed(s.seed^partnerSalt, i), s.size, s.size, ExampleStyle(s.seed, i))
+	return photo, nil
 }
