@@ -46,6 +46,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	vgg := fs.String("vgg", "", "torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth): add the VGG perceptual loss to G's (off without)")
 	lambdaVGG := fs.Float64("lambda-vgg", 10, "VGG perceptual loss weight (with --vgg)")
 	lambdaColour := fs.Float64("lambda-colour", 0, "colour loss weight: L1 between generated and real images pooled to 16 cells across (not in the paper; stands in for VGG's hold on colour without VGG weights)")
+	normName := fs.String("norm", "", "the SPADE layers' parameter-free norm, batch or instance (default: the preset's, or the --from model's); with --from, switches the model's (no weights change; batch-norm statistics start at 0 and 1)")
 	stylePairs := fs.Bool("style-pairs", false, "the style encoder sees another scene in the example's style instead of the example's photo (generated data sets only; not in the paper: teaches the code style without layout)")
 	seed := fs.Int64("seed", 1, "seed of the initial weights, data order, augmentation and noise")
 	noFlip := fs.Bool("no-flip", false, "no random horizontal flips")
@@ -83,7 +84,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		if opt, err = train.ReadOptions(*out); err != nil {
 			return err
 		}
-		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour", "style-pairs"} {
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour", "style-pairs", "norm"} {
 			if set[n] {
 				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
 			}
@@ -169,6 +170,11 @@ func runTrain(args []string, stdout io.Writer) error {
 				*from, c.LabelNC, c.ContainDontCare, c.Instance, info.LabelNC, info.DontCare, info.Instance)
 		}
 		c = want
+		if set["norm"] {
+			if c.Norm, err = model.ParseNorm(*normName); err != nil {
+				return fmt.Errorf("--norm: %w", err)
+			}
+		}
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("model: %w", err)
 		}

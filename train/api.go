@@ -18,16 +18,9 @@ func Checkpoints(dir string) ([]string, error) { return checkpoints(dir) }
 func CheckpointModel(path string) (*model.Model, error) {
 	// The header names the model; the tensors are read once, by
 	// loadCheckpoint.
-	md, err := safetensors.ReadMetadataFile(path)
+	opt, err := checkpointOptions(path)
 	if err != nil {
 		return nil, err
-	}
-	var opt Options
-	if md[metaFormat] != ckptFormat {
-		return nil, fmt.Errorf("%s is not a spadepaint training checkpoint (format %q)", path, md[metaFormat])
-	}
-	if err := jsonUnmarshal(md[metaOptions], &opt); err != nil {
-		return nil, fmt.Errorf("%s: options: %w", path, err)
 	}
 	st, _, err := loadCheckpoint(path, opt.Model)
 	if err != nil {
@@ -38,6 +31,22 @@ func CheckpointModel(path string) (*model.Model, error) {
 		e = st.nets.E
 	}
 	return model.NewModel(opt.Model, st.nets.G, e)
+}
+
+// checkpointOptions reads the run options a checkpoint's header holds.
+func checkpointOptions(path string) (Options, error) {
+	var opt Options
+	md, err := safetensors.ReadMetadataFile(path)
+	if err != nil {
+		return opt, err
+	}
+	if md[metaFormat] != ckptFormat {
+		return opt, fmt.Errorf("%s is not a spadepaint training checkpoint (format %q)", path, md[metaFormat])
+	}
+	if err := jsonUnmarshal(md[metaOptions], &opt); err != nil {
+		return opt, fmt.Errorf("%s: options: %w", path, err)
+	}
+	return opt, nil
 }
 
 // LoadFrom reads what `train --from` accepts: a model file, or a run's

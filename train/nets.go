@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 
+	"gorgonia.org/tensor"
+
 	"spadepaint/model"
 	"spadepaint/model/ops"
 )
@@ -82,6 +84,37 @@ func (n *nets) learnedG() []string {
 func (n *nets) learnedD() []string { return model.LearnedKeys(model.DiscriminatorSpecs(n.c)) }
 
 // check verifies the weights against the config.
+// sameButNorm checks that a model to start from (config from) fits the
+// run's config c: the same networks, the normalisation aside, which holds
+// no learned weights (switching it adds or drops batch-norm statistics).
+func sameButNorm(path string, from, c model.Config) error {
+	f := from
+	f.Norm = c.Norm
+	if f.JSON() != c.JSON() {
+		return fmt.Errorf("--from %s: its config %s differs from the run's %s", path, from.JSON(), c.JSON())
+	}
+	return nil
+}
+
+// adopt copies into n every tensor of src whose key n's networks have, at
+// the same shape (clones: n does not share src's storage). A network src
+// lacks (nil) keeps n's. Keys only n has keep n's values: batch-norm
+// statistics (mean 0, variance 1) when a run switches an instance-norm
+// model to batch norm; statistics only src has are dropped the other way.
+func (n *nets) adopt(src *nets) {
+	for _, pair := range [][2]model.Params{{n.G, src.G}, {n.E, src.E}, {n.D, src.D}} {
+		dst, from := pair[0], pair[1]
+		if dst == nil || from == nil {
+			continue
+		}
+		for k, t := range dst {
+			if f, ok := from[k]; ok && f.Shape().Eq(t.Shape()) {
+				dst[k] = f.Clone().(*tensor.Dense)
+			}
+		}
+	}
+}
+
 func (n *nets) check() error {
 	if err := model.CheckParams(n.G, model.GeneratorSpecs(n.c)); err != nil {
 		return fmt.Errorf("generator: %w", err)

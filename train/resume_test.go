@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"spadepaint/model"
@@ -205,5 +206,80 @@ func TestFromCheckpoint(t *testing.T) {
 				t.Errorf("LoadFrom: %v", err)
 			}
 		})
+	}
+}
+
+// TestFromSwitchesNorm: a run may start from a model or checkpoint of
+// the other normalisation (parameter-free, so every weight carries over);
+// batch-norm statistics start at mean 0, variance 1, or are dropped.
+// Any other difference in the config is refused.
+func TestFromSwitchesNorm(t *testing.T) {
+	src := newMemSource(6, 72, 72, 3)
+	opt := resumeOptions(src) // batch norm
+	opt.Steps, opt.DecaySteps = 1, 0
+	first := t.TempDir()
+	runSteps(t, first, src, opt, 1)
+	ck := filepath.Join(first, "checkpoints", ckptName(1))
+	want, _, err := loadCheckpoint(ck, opt.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := map[string][]model.Spec{"G": model.GeneratorSpecs(opt.Model), "E": model.EncoderSpecs(opt.Model), "D": model.DiscriminatorSpecs(opt.Model)}
+	for _, from := range []string{ck, filepath.Join(first, ModelFile)} {
+		// Batch norm → instance norm: the statistics go.
+		inst := opt
+		inst.From = from
+		inst.Model.Norm = model.InstanceNorm
+		tr, err := New(t.TempDir(), src, inst)
+		if err != nil {
+			t.Fatalf("%s to instance norm: %v", filepath.Base(from), err)
+		}
+		got := map[string]model.Params{"G": tr.st.nets.G, "E": tr.st.nets.E, "D": tr.st.nets.D}
+		wantP := map[string]model.Params{"G": want.nets.G, "E": want.nets.E, "D": want.nets.D}
+		for net, ss := range specs {
+			if net == "D" && from != ck {
+				continue // a model file has no discriminator
+			}
+			for _, s := range ss {
+				g, ok := got[net][s.Key]
+				switch {
+				case s.Kind == model.RunningMean || s.Kind == model.RunningVar || s.Kind == model.NumBatches:
+					if ok {
+						t.Errorf("%s: instance-norm run kept the statistic %s", filepath.Base(from), s.Key)
+					}
+				case !ok || !reflect.DeepEqual(g.Data(), wantP[net][s.Key].Data()):
+					t.Errorf("%s: %s/%s not carried over", filepath.Base(from), net, s.Key)
+				}
+			}
+		}
+		// And back: instance norm → batch norm, statistics fresh.
+		dir := t.TempDir()
+		inst.Steps = 1
+		runSteps(t, dir, src, inst, 1)
+		bn := opt
+		bn.From = filepath.Join(dir, "checkpoints", ckptName(1))
+		tr, err = New(t.TempDir(), src, bn)
+		if err != nil {
+			t.Fatalf("back to batch norm: %v", err)
+		}
+		for _, s := range specs["G"] {
+			v, _ := tr.st.nets.G.F32(s.Key)
+			switch s.Kind {
+			case model.RunningMean:
+				if v[0] != 0 {
+					t.Errorf("%s starts at %v, want 0", s.Key, v[0])
+				}
+			case model.RunningVar:
+				if v[0] != 1 {
+					t.Errorf("%s starts at %v, want 1", s.Key, v[0])
+				}
+			}
+		}
+	}
+	wider := opt
+	wider.From = ck
+	wider.Model.NGF *= 2
+	if _, err := New(t.TempDir(), src, wider); err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Errorf("--from a model of another width: %v", err)
 	}
 }

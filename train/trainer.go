@@ -88,26 +88,30 @@ func New(dir string, src Source, opt Options) (*Trainer, error) {
 		// (another λ, more steps) keeps a trained D's features for the
 		// feature-matching loss instead of relearning them. Adam's moments
 		// and the step count start afresh: this is a new run.
-		ck, _, err := loadCheckpoint(opt.From, c)
+		from, err := checkpointOptions(opt.From)
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
 		}
-		n = ck.nets
+		if err := sameButNorm(opt.From, from.Model, c); err != nil {
+			return nil, err
+		}
+		ck, _, err := loadCheckpoint(opt.From, from.Model)
+		if err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+		n.adopt(ck.nets)
 	case opt.From != "":
 		m, err := model.Load(opt.From)
 		if err != nil {
 			return nil, err
 		}
-		if m.Config.JSON() != c.JSON() {
-			return nil, fmt.Errorf("--from %s: its config %s differs from the run's %s", opt.From, m.Config.JSON(), c.JSON())
+		if err := sameButNorm(opt.From, m.Config, c); err != nil {
+			return nil, err
 		}
-		n.G = m.G.Clone()
-		if c.UseVAE {
-			if m.E == nil {
-				return nil, fmt.Errorf("--from %s: the model has no style encoder", opt.From)
-			}
-			n.E = m.E.Clone()
+		if c.UseVAE && m.E == nil {
+			return nil, fmt.Errorf("--from %s: the model has no style encoder", opt.From)
 		}
+		n.adopt(&nets{c: m.Config, G: m.G, E: m.E})
 	}
 	st := &state{nets: n}
 	var err error
