@@ -138,11 +138,9 @@ func runTrain(args []string, stdout io.Writer) error {
 		info := src.Info()
 		var c model.Config
 		if *from != "" {
-			m, err := train.LoadFrom(*from)
-			if err != nil {
+			if c, err = train.FromConfig(*from); err != nil {
 				return err
 			}
-			c = m.Config
 			if set["preset"] || set["size"] {
 				return errors.New("--from fixes the model: --preset and --size do not apply")
 			}

@@ -49,11 +49,16 @@ func checkpointOptions(path string) (Options, error) {
 	return opt, nil
 }
 
-// LoadFrom reads what `train --from` accepts: a model file, or a run's
-// training checkpoint (whose G and E it returns as a model).
-func LoadFrom(path string) (*model.Model, error) {
+// FromConfig is the model config of what `train --from` accepts: read
+// from a checkpoint's header alone, or from a model file.
+func FromConfig(path string) (model.Config, error) {
 	if isCheckpoint(path) {
-		return CheckpointModel(path)
+		opt, err := checkpointOptions(path)
+		return opt.Model, err
 	}
-	return model.Load(path)
+	m, err := model.Load(path)
+	if err != nil {
+		return model.Config{}, err
+	}
+	return m.Config, nil
 }

@@ -202,8 +202,8 @@ func TestFromCheckpoint(t *testing.T) {
 			if tr.Options.LambdaKLD != o.LambdaKLD {
 				t.Errorf("λ_KLD %v, want the new run's %v", tr.Options.LambdaKLD, o.LambdaKLD)
 			}
-			if _, err := LoadFrom(tc.from); err != nil {
-				t.Errorf("LoadFrom: %v", err)
+			if c, err := FromConfig(tc.from); err != nil || c.JSON() != opt.Model.JSON() {
+				t.Errorf("FromConfig: %v, %v; want %v", c.JSON(), err, opt.Model.JSON())
 			}
 		})
 	}
