@@ -218,7 +218,7 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	}
 	// A loss weight cannot change on --resume; a new run --from the
 	// checkpoint takes it (and the checkpoint's model, so no --size).
-	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}} {
+	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}} {
 		if err := runTrain(append([]string{"--out", dir, "--resume", "--steps", "5"}, flag...), &out); err == nil || !strings.Contains(err.Error(), flag[0]) {
 			t.Errorf("--resume with a new %s: %v", flag[0], err)
 		}
@@ -240,14 +240,15 @@ func TestCLITrainResumeOptions(t *testing.T) {
 		t.Errorf("fine-tune log: %+v, %v (want one step with a colour loss)", es, err)
 	}
 	// --norm switches the model's normalisation (the synthetic preset's is
-	// instance norm); a bad name is one clear error.
+	// instance norm), --encoder-stats the encoder's colour statistics; a
+	// bad norm name is one clear error.
 	bn := filepath.Join(t.TempDir(), "bn")
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "batch", "--batch", "2",
-		"--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
+		"--encoder-stats", "--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm {
-		t.Errorf("--norm batch run: norm %v, %v", opt.Model.Norm, err)
+	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm || !opt.Model.EncoderStats {
+		t.Errorf("--norm batch --encoder-stats run: norm %v, statistics %v, %v", opt.Model.Norm, opt.Model.EncoderStats, err)
 	}
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "group",
 		"--steps", "1", "--out", filepath.Join(t.TempDir(), "x")}, &out); err == nil || !strings.Contains(err.Error(), "--norm") {

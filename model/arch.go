@@ -129,8 +129,8 @@ func EncoderSpecs(c Config) []Spec {
 		s.snConv(fmt.Sprintf("layer%d.0", i+1), out, in, 3, false)
 		in = out
 	}
-	s.linear("fc_mu", c.ZDim, 8*c.NGF*4*4)
-	s.linear("fc_var", c.ZDim, 8*c.NGF*4*4)
+	s.linear("fc_mu", c.ZDim, c.EncoderFCIn())
+	s.linear("fc_var", c.ZDim, c.EncoderFCIn())
 	return s
 }
 

@@ -124,6 +124,14 @@ type Config struct {
 	// EncoderLayers is 6 normally; 5 for checkpoints without layer6 (their
 	// encoder input is then 128×128 so that the last grid is still 4×4).
 	EncoderLayers int `json:"encoder_layers"`
+	// EncoderStats also feeds fc_mu and fc_var the style photo's colour
+	// statistics: the mean and standard deviation of each RGB channel of
+	// the encoder's input (6 values after the flattened grid). Not in the
+	// paper: its encoder instance-normalises the first conv's output,
+	// which removes any per-channel shift of the photo's colours (a conv
+	// of a constant is a constant), so a colour cast reaches the code
+	// only through side effects. Off for official checkpoints.
+	EncoderStats bool `json:"encoder_stats,omitempty"`
 	// NumD and NLayersD shape the multi-scale discriminator.
 	NumD     int `json:"num_d"`
 	NLayersD int `json:"n_layers_d"`
@@ -168,6 +176,38 @@ func (c Config) Height() int {
 // EncoderSize is the side of the square the style image is resized to.
 func (c Config) EncoderSize() int { return 4 << c.EncoderLayers }
 
+// EncoderStatsLen is the number of colour statistics EncoderStats adds:
+// per RGB channel a mean and a standard deviation.
+const EncoderStatsLen = 6
+
+// EncoderFCIn is the input width of fc_mu and fc_var: the flattened
+// 8ngf×4×4 grid, and the colour statistics with EncoderStats.
+func (c Config) EncoderFCIn() int {
+	n := 8 * c.NGF * 4 * 4
+	if c.EncoderStats {
+		n += EncoderStatsLen
+	}
+	return n
+}
+
+// ColourStats writes the EncoderStats statistics of one encoder input
+// img [3, S, S] to dst: the channels' means, then their standard
+// deviations (population, float64 sums).
+func ColourStats(img []float32, dst []float32) {
+	plane := len(img) / 3
+	for ch := 0; ch < 3; ch++ {
+		var sum, sq float64
+		for _, v := range img[ch*plane : (ch+1)*plane] {
+			f := float64(v)
+			sum += f
+			sq += f * f
+		}
+		m := sum / float64(plane)
+		dst[ch] = float32(m)
+		dst[3+ch] = float32(math.Sqrt(math.Max(0, sq/float64(plane)-m*m)))
+	}
+}
+
 // Validate reports the first inconsistency.
 func (c Config) Validate() error {
 	switch {
@@ -185,6 +225,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("bad upsampling %d", c.Upsampling)
 	case c.Norm < BatchNorm || c.Norm > InstanceNorm:
 		return fmt.Errorf("bad norm %d", c.Norm)
+	case c.EncoderStats && !c.UseVAE:
+		return fmt.Errorf("encoder statistics need a style encoder (use_vae)")
 	case c.UseVAE && c.EncoderLayers != 5 && c.EncoderLayers != 6:
 		return fmt.Errorf("encoder layers %d must be 5 or 6", c.EncoderLayers)
 	}

@@ -14,8 +14,32 @@ type encoderNet struct {
 	// Image is the style image [N, 3, S, S] in [−1, 1], already resized
 	// (bilinear) to S = Config.EncoderSize().
 	Image *G.Node
+	// Stats is [N, 6], the images' colour statistics (Config.EncoderStats;
+	// nil without), filled by SetInput.
+	Stats  *G.Node
+	statsT *tensor.Dense
 	// Mu and LogVar are [N, z_dim]; z = μ + ε·exp(½·logvar).
 	Mu, LogVar *G.Node
+}
+
+// SetInput binds the encoder's input images [N, 3, S, S] (S =
+// Config.EncoderSize()) and, with EncoderStats, their colour statistics.
+// The statistics are a function of the input alone and no gradient flows
+// into the input, so they are computed here rather than in the graph.
+func (net *encoderNet) SetInput(img *tensor.Dense) error {
+	if err := G.Let(net.Image, img); err != nil {
+		return err
+	}
+	if net.Stats == nil {
+		return nil
+	}
+	pix, st := img.Data().([]float32), net.statsT.Data().([]float32)
+	n := net.statsT.Shape()[0]
+	per := len(pix) / n
+	for i := 0; i < n; i++ {
+		ColourStats(pix[i*per:(i+1)*per], st[i*EncoderStatsLen:(i+1)*EncoderStatsLen])
+	}
+	return G.Let(net.Stats, net.statsT)
 }
 
 // encoder builds the VAE style encoder (paper §4, appendix; official
@@ -52,6 +76,13 @@ func (b *builder) encoder(c Config, n int) (*encoderNet, error) {
 	}
 	if x, err = G.Reshape(x, tensor.Shape{n, 8 * c.NGF * 4 * 4}); err != nil {
 		return nil, err
+	}
+	if c.EncoderStats {
+		net.Stats = input(b.g, "style_stats", n, EncoderStatsLen)
+		net.statsT = tensor.New(tensor.WithShape(n, EncoderStatsLen), tensor.Of(tensor.Float32))
+		if x, err = G.Concat(1, x, net.Stats); err != nil { // [N, 8ngf·16 + 6]
+			return nil, err
+		}
 	}
 	if net.Mu, err = b.linear("fc_mu", x); err != nil {
 		return nil, err

@@ -75,7 +75,8 @@ func newEncEngine(c Config, p Params) (*encEngine, error) {
 	if side != 4 || in != 8*c.NGF {
 		return nil, fmt.Errorf("encoder: last grid %d×%d×%d, want %d×4×4", in, side, side, 8*c.NGF)
 	}
-	feat := in * 16
+	feat := c.EncoderFCIn() // the flattened grid, and the colour statistics with EncoderStats
+	maxAct = max(maxAct, feat)
 	var err error
 	for _, f := range []struct {
 		key  string
@@ -149,7 +150,12 @@ func (e *encEngine) encode(ctx context.Context, style *Image) (mu, logvar []floa
 			e.conv(&e.layers[i], x, y)
 			x = y
 		}
-		e.fc(x[:8*e.c.NGF*16], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])
+		f := 8 * e.c.NGF * 16
+		if e.c.EncoderStats {
+			ColourStats(e.img, x[f:f+EncoderStatsLen])
+			f += EncoderStatsLen
+		}
+		e.fc(x[:f], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])
 	}
 	return mu, logvar, nil
 }

@@ -313,7 +313,7 @@ func (r *encRunner) run(style *Image) (mu, logvar []float32, err error) {
 	} else {
 		copy(dst, ops.ResizeBilinear(style.Pix, style.N, 3, style.H, style.W, s, s))
 	}
-	if err := G.Let(r.net.Image, r.img); err != nil {
+	if err := r.net.SetInput(r.img); err != nil {
 		return nil, nil, err
 	}
 	defer r.vm.Reset()

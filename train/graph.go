@@ -432,7 +432,7 @@ func (s *stepGraph) run(p *prepared, eps []float32, acc map[string][]float32, sc
 	if s.enc != nil {
 		copy(s.styT.Data().([]float32), p.style)
 		copy(s.epsT.Data().([]float32), eps)
-		if err := G.Let(s.enc.Image, s.styT); err != nil {
+		if err := s.enc.SetInput(s.styT); err != nil {
 			return err
 		}
 		if err := G.Let(s.eps, s.epsT); err != nil {

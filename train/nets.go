@@ -84,12 +84,14 @@ func (n *nets) learnedG() []string {
 func (n *nets) learnedD() []string { return model.LearnedKeys(model.DiscriminatorSpecs(n.c)) }
 
 // check verifies the weights against the config.
-// sameButNorm checks that a model to start from (config from) fits the
-// run's config c: the same networks, the normalisation aside, which holds
-// no learned weights (switching it adds or drops batch-norm statistics).
-func sameButNorm(path string, from, c model.Config) error {
+// fitsFrom checks that a model to start from (config from) fits the
+// run's config c: the same networks, but for the normalisation, which
+// holds no learned weights (switching it adds or drops batch-norm
+// statistics), and the encoder's colour statistics (switching them adds
+// or drops fc_mu's and fc_var's last columns; see adopt).
+func fitsFrom(path string, from, c model.Config) error {
 	f := from
-	f.Norm = c.Norm
+	f.Norm, f.EncoderStats = c.Norm, c.EncoderStats
 	if f.JSON() != c.JSON() {
 		return fmt.Errorf("--from %s: its config %s differs from the run's %s", path, from.JSON(), c.JSON())
 	}
@@ -101,6 +103,10 @@ func sameButNorm(path string, from, c model.Config) error {
 // lacks (nil) keeps n's. Keys only n has keep n's values: batch-norm
 // statistics (mean 0, variance 1) when a run switches an instance-norm
 // model to batch norm; statistics only src has are dropped the other way.
+// A matrix whose rows match but whose columns differ (fc_mu and fc_var
+// when the encoder's colour statistics are switched on or off) keeps the
+// common columns and starts new ones at zero, so the code is at first
+// what it was.
 func (n *nets) adopt(src *nets) {
 	for _, pair := range [][2]model.Params{{n.G, src.G}, {n.E, src.E}, {n.D, src.D}} {
 		dst, from := pair[0], pair[1]
@@ -108,8 +114,19 @@ func (n *nets) adopt(src *nets) {
 			continue
 		}
 		for k, t := range dst {
-			if f, ok := from[k]; ok && f.Shape().Eq(t.Shape()) {
+			f, ok := from[k]
+			switch {
+			case !ok:
+			case f.Shape().Eq(t.Shape()):
 				dst[k] = f.Clone().(*tensor.Dense)
+			case len(t.Shape()) == 2 && len(f.Shape()) == 2 && t.Shape()[0] == f.Shape()[0]:
+				rows, tc, fc := t.Shape()[0], t.Shape()[1], f.Shape()[1]
+				td, fd := t.Data().([]float32), f.Data().([]float32)
+				for r := 0; r < rows; r++ {
+					row := td[r*tc : (r+1)*tc]
+					clear(row)
+					copy(row, fd[r*fc:r*fc+min(tc, fc)])
+				}
 			}
 		}
 	}

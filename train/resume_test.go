@@ -283,3 +283,59 @@ func TestFromSwitchesNorm(t *testing.T) {
 		t.Errorf("--from a model of another width: %v", err)
 	}
 }
+
+// TestFromSwitchesEncoderStats: switching the encoder's colour
+// statistics on keeps fc_mu's and fc_var's weights for the grid and
+// starts the statistics' columns at zero (the same code at first).
+func TestFromSwitchesEncoderStats(t *testing.T) {
+	src := newMemSource(6, 72, 72, 3)
+	opt := resumeOptions(src)
+	opt.Steps, opt.DecaySteps = 1, 0
+	first := t.TempDir()
+	runSteps(t, first, src, opt, 1)
+	ck := filepath.Join(first, "checkpoints", ckptName(1))
+	want, _, err := loadCheckpoint(ck, opt.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := opt
+	on.From = ck
+	on.Model.EncoderStats = true
+	tr, err := New(t.TempDir(), src, on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := on.Model.EncoderFCIn() - model.EncoderStatsLen
+	for _, k := range []string{"fc_mu.weight", "fc_var.weight"} {
+		got, _ := tr.st.nets.E.F32(k)
+		old, _ := want.nets.E.F32(k)
+		if len(got) != on.Model.ZDim*(f+model.EncoderStatsLen) {
+			t.Fatalf("%s has %d values, want %d×%d", k, len(got), on.Model.ZDim, f+model.EncoderStatsLen)
+		}
+		for r := 0; r < on.Model.ZDim; r++ {
+			row := got[r*(f+model.EncoderStatsLen) : (r+1)*(f+model.EncoderStatsLen)]
+			if !reflect.DeepEqual(row[:f], old[r*f:(r+1)*f]) {
+				t.Fatalf("%s row %d: the grid's weights did not carry over", k, r)
+			}
+			for _, v := range row[f:] {
+				if v != 0 {
+					t.Fatalf("%s row %d: statistics weights %v, want zeros", k, r, row[f:])
+				}
+			}
+		}
+	}
+	for k, v := range want.nets.G {
+		if !reflect.DeepEqual(v.Data(), tr.st.nets.G[k].Data()) {
+			t.Errorf("generator %s did not carry over", k)
+		}
+	}
+	// And off again: the statistics' columns go.
+	dir := t.TempDir()
+	on.From = ""
+	runSteps(t, dir, src, on, 1)
+	off := opt
+	off.From = filepath.Join(dir, "checkpoints", ckptName(1))
+	if _, err := New(t.TempDir(), src, off); err != nil {
+		t.Errorf("statistics off again: %v", err)
+	}
+}

@@ -92,7 +92,7 @@ func New(dir string, src Source, opt Options) (*Trainer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
 		}
-		if err := sameButNorm(opt.From, from.Model, c); err != nil {
+		if err := fitsFrom(opt.From, from.Model, c); err != nil {
 			return nil, err
 		}
 		ck, _, err := loadCheckpoint(opt.From, from.Model)
@@ -105,7 +105,7 @@ func New(dir string, src Source, opt Options) (*Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := sameButNorm(opt.From, m.Config, c); err != nil {
+		if err := fitsFrom(opt.From, m.Config, c); err != nil {
 			return nil, err
 		}
 		if c.UseVAE && m.E == nil {

@@ -348,9 +348,14 @@ func (b *Backend) allocScratch() error {
 			nc = max(nc, cv.out)
 			in = cv.out
 		}
-		if in*s*s != b.encMu.in {
-			return fmt.Errorf("encoder: last layer gives %d values, fc_mu takes %d", in*s*s, b.encMu.in)
+		feat := in * s * s
+		if c.EncoderStats {
+			feat += model.EncoderStatsLen // uploaded after the last map
 		}
+		if feat != b.encMu.in {
+			return fmt.Errorf("encoder: last layer gives %d values, fc_mu takes %d", feat, b.encMu.in)
+		}
+		nenc = max(nenc, feat)
 		for i := range b.encBuf {
 			if err := b.alloc(&b.encBuf[i], nenc); err != nil {
 				return err
@@ -719,6 +724,14 @@ func (b *Backend) encode(in, mu, logvar []float32) error {
 			return fmt.Errorf("layer%d: %w", i+1, err)
 		}
 		x, s = y, os
+	}
+	if b.c.EncoderStats {
+		// The colour statistics of the input, after the flattened map.
+		var st [model.EncoderStatsLen]float32
+		model.ColourStats(in, st[:])
+		if err := upload(x, b.encMu.in-model.EncoderStatsLen, st[:]); err != nil {
+			return err
+		}
 	}
 	zd := b.c.ZDim
 	for k, fc := range []*convW{b.encMu, b.encLV} {

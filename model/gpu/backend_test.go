@@ -56,9 +56,9 @@ func parityCases() []parityCase {
 		{name: "default", batch: true, load: func() (*model.Model, error) { return model.Load(defaultModel) }},
 		{name: "ade20k-256", load: func() (*model.Model, error) { return model.RandomModel(model.ADE20K.Config(), 1) }},
 		{name: "ade20k-256-unsaturated", load: unsaturated(func() (*model.Model, error) { return model.RandomModel(model.ADE20K.Config(), 1) })},
-		{name: "tiny-vae-batchnorm-edges-dontcare-most-2to1", batch: true, load: unsaturated(func() (*model.Model, error) {
+		{name: "tiny-vae-stats-batchnorm-edges-dontcare-most-2to1", batch: true, load: unsaturated(func() (*model.Model, error) {
 			c := model.Config{Name: "tiny1", LabelNC: 7, ContainDontCare: true, Instance: true, NGF: 8, NDF: 8, NHidden: 16, ZDim: 8,
-				UseVAE: true, Width: 256, AspectRatio: 2, Upsampling: model.Most, Norm: model.BatchNorm, EncoderLayers: 5, NumD: 1, NLayersD: 2}
+				UseVAE: true, Width: 256, AspectRatio: 2, Upsampling: model.Most, Norm: model.BatchNorm, EncoderLayers: 5, EncoderStats: true, NumD: 1, NLayersD: 2}
 			m, err := model.RandomModel(c, 2)
 			if err == nil {
 				randomStats(m, 3)
