@@ -347,6 +347,7 @@ func runTrainExport(args []string, stdout io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "training checkpoint (a run's checkpoints/step-N.safetensors)")
 	out := fs.String("out", "", "model file to write (.safetensors)")
 	f16 := fs.Bool("f16", false, "store the weights as float16: half the file size, renders within ~1e-3 (buffers stay float32)")
+	prior := fs.Int("style-prior", 0, "fit the random-style distribution to the codes of this many of the run's training photos (0: random styles from N(0, I), as the paper)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -359,6 +360,14 @@ func runTrainExport(args []string, stdout io.Writer) error {
 	m, err := train.CheckpointModel(*ckpt)
 	if err != nil {
 		return err
+	}
+	if *prior < 0 {
+		return fmt.Errorf("--style-prior %d: want a number of photos ≥ 0", *prior)
+	}
+	if *prior > 0 {
+		if err := train.FitStylePrior(context.Background(), m, *ckpt, *prior); err != nil {
+			return err
+		}
 	}
 	o := saveOptions(*f16)
 	if err := m.SaveWith(*out, o); err != nil {

@@ -239,6 +239,18 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	if err != nil || len(es) != 1 || !(es[0].Colour > 0) {
 		t.Errorf("fine-tune log: %+v, %v (want one step with a colour loss)", es, err)
 	}
+	// train export --style-prior fits the random-style distribution to the
+	// run's photos; the file carries it.
+	pm := filepath.Join(t.TempDir(), "prior.safetensors")
+	if err := runTrain([]string{"export", "--checkpoint", cks[0], "--style-prior", "6", "--out", pm}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := model.Load(pm); err != nil || m.Prior == nil || len(m.Prior.Mean) != m.Config.ZDim {
+		t.Errorf("exported with --style-prior: %v (prior %v)", err, m != nil && m.Prior != nil)
+	}
+	if err := runTrain([]string{"export", "--checkpoint", cks[0], "--style-prior", "-1", "--out", pm}, &out); err == nil || !strings.Contains(err.Error(), "--style-prior") {
+		t.Errorf("--style-prior -1: %v", err)
+	}
 	// --norm switches the model's normalisation (the synthetic preset's is
 	// instance norm), --encoder-stats the encoder's colour statistics; a
 	// bad norm name is one clear error.

@@ -80,6 +80,9 @@ func (m *Model) SaveWith(path string, o SaveOptions) error {
 		return fmt.Errorf("save %s: unknown weight type %v", path, o.Weights)
 	}
 	meta := map[string]string{metaFormat: formatName, metaConfig: m.Config.JSON()}
+	if m.Prior != nil {
+		meta[metaPrior] = m.Prior.json()
+	}
 	if err := safetensors.WriteFileWith(path, names, tensors, meta, wo); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
@@ -161,7 +164,16 @@ func fromFile(f *safetensors.File) (*Model, error) {
 	if len(e) == 0 {
 		e = nil
 	}
-	return NewModel(c, g, e)
+	m, err := NewModel(c, g, e)
+	if err != nil {
+		return nil, err
+	}
+	if ps, ok := f.Metadata[metaPrior]; ok {
+		if m.Prior, err = parsePrior(ps, c.ZDim); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // isEncoderKey tells the encoder's keys from the generator's.

@@ -29,6 +29,8 @@ import (
 type Model struct {
 	Config Config
 	G, E   Params
+	// Prior, when set, is what RandomZ draws from instead of N(0, I).
+	Prior *StylePrior
 
 	mu       sync.Mutex
 	resolved Params // W_orig/σ of every spectral-norm layer, computed once
@@ -80,10 +82,18 @@ type Image struct {
 	Pix     []float32
 }
 
-// RandomZ samples N style codes from N(0, I) with the given seed.
+// RandomZ samples N style codes with the given seed: from the model's
+// style prior when it has one, else from N(0, I) as the paper.
 func (m *Model) RandomZ(n int, seed int64) []float32 {
 	rng := rand.New(rand.NewSource(seed))
-	z := make([]float32, n*m.Config.ZDim)
+	zd := m.Config.ZDim
+	z := make([]float32, n*zd)
+	if m.Prior != nil {
+		for i := 0; i < n; i++ {
+			m.Prior.sample(z[i*zd:(i+1)*zd], rng.NormFloat64)
+		}
+		return z
+	}
 	for i := range z {
 		z[i] = float32(rng.NormFloat64())
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 
 	"spadepaint/model"
@@ -61,4 +62,44 @@ func FromConfig(path string) (model.Config, error) {
 		return model.Config{}, err
 	}
 	return m.Config, nil
+}
+
+// FitStylePrior fits m's style prior (model.StylePrior) to the encoder's
+// codes for the first n photos of the data the checkpoint's run trained
+// on, cropped and sized as the trainer's sample grids take them.
+func FitStylePrior(ctx context.Context, m *model.Model, checkpoint string, n int) error {
+	if !m.HasEncoder() {
+		return fmt.Errorf("style prior: the model has no style encoder")
+	}
+	opt, err := checkpointOptions(checkpoint)
+	if err != nil {
+		return err
+	}
+	c := m.Config
+	src, err := Open(opt.Data.Path, OpenOptions{Format: opt.Data.Format, ADERawIDs: opt.Data.ADERawIDs, SkipBad: opt.Data.SkipBad, Size: c.Width, Seed: opt.Seed})
+	if err != nil {
+		return fmt.Errorf("style prior: %w", err)
+	}
+	n = min(n, src.Len())
+	w, h := c.Width, c.Height()
+	cr := centerCrop(src.Info(), opt.Augment, w, h)
+	var mus, logvars []float32
+	for i := 0; i < n; i++ {
+		ex, err := src.Example(i)
+		if err != nil {
+			return fmt.Errorf("style prior: %w", err)
+		}
+		img := &model.Image{N: 1, H: h, W: w, Pix: cr.applyImage(ex.Image, w, h)}
+		mu, lv, err := m.Encode(ctx, img)
+		if err != nil {
+			return fmt.Errorf("style prior: %s: %w", ex.Name, err)
+		}
+		mus, logvars = append(mus, mu...), append(logvars, lv...)
+	}
+	p, err := model.FitStylePrior(c.ZDim, mus, logvars)
+	if err != nil {
+		return err
+	}
+	m.Prior = p
+	return nil
 }
