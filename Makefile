@@ -98,7 +98,8 @@ seg-model:
 # the last 3000 (seed 5). Legs 4 and 5 were stopped at 3500 during longer
 # constant-rate schedules, which `--decay 0` replays. The shipped weights
 # are leg 6's step $(DEFAULT_STEP) (chosen on held-out validation scenes,
-# `eval --seed 1`), stored as float16. About 5 h at 0.4–0.8 s a step on 2
+# `eval --seed 1`), stored as float16 with a style prior fitted to the
+# codes of 500 training photos (random styles). About 5 h at 0.4–0.8 s a step on 2
 # cores.
 DEFAULT_STEP := 00009000
 default-model: build
@@ -112,7 +113,7 @@ default-model: build
 	  --lambda-colour 20 --steps 3500 --decay 0 --seed 4 --checkpoint-every 500 --sample-every 1000 --keep 1 --out runs/default-colour
 	./$(BIN) train --data synthetic --from runs/default-colour/checkpoints/step-00003500.safetensors --lambda-kld 0.01 \
 	  --lambda-colour 60 --steps 9000 --decay 3000 --seed 5 --checkpoint-every 500 --sample-every 1000 --keep 30 --out runs/default-colour60
-	./$(BIN) train export --f16 --checkpoint runs/default-colour60/checkpoints/step-$(DEFAULT_STEP).safetensors \
+	./$(BIN) train export --f16 --style-prior 500 --checkpoint runs/default-colour60/checkpoints/step-$(DEFAULT_STEP).safetensors \
 	  --out assets/models/default.safetensors
 	python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
 	cat runs/default-kld/log.jsonl runs/default-colour/log.jsonl runs/default-colour60/log.jsonl | \
