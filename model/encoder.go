@@ -18,6 +18,7 @@ type encoderNet struct {
 	// nil without), filled by SetInput.
 	Stats  *G.Node
 	statsT *tensor.Dense
+	c      Config
 	// Mu and LogVar are [N, z_dim]; z = μ + ε·exp(½·logvar).
 	Mu, LogVar *G.Node
 }
@@ -37,7 +38,7 @@ func (net *encoderNet) SetInput(img *tensor.Dense) error {
 	n := net.statsT.Shape()[0]
 	per := len(pix) / n
 	for i := 0; i < n; i++ {
-		ColourStats(pix[i*per:(i+1)*per], st[i*EncoderStatsLen:(i+1)*EncoderStatsLen])
+		net.c.ColourStats(pix[i*per:(i+1)*per], st[i*EncoderStatsLen:(i+1)*EncoderStatsLen])
 	}
 	return G.Let(net.Stats, net.statsT)
 }
@@ -54,7 +55,7 @@ func (net *encoderNet) SetInput(img *tensor.Dense) error {
 // either kind of checkpoint works.
 func (b *builder) encoder(c Config, n int) (*encoderNet, error) {
 	s := c.EncoderSize()
-	net := &encoderNet{Image: input(b.g, "style", n, 3, s, s)}
+	net := &encoderNet{Image: input(b.g, "style", n, 3, s, s), c: c}
 	x := net.Image
 	var err error
 	for i := range encoderWidths(c) {

@@ -152,7 +152,7 @@ func (e *encEngine) encode(ctx context.Context, style *Image) (mu, logvar []floa
 		}
 		f := 8 * e.c.NGF * 16
 		if e.c.EncoderStats {
-			ColourStats(e.img, x[f:f+EncoderStatsLen])
+			e.c.ColourStats(e.img, x[f:f+EncoderStatsLen])
 			f += EncoderStatsLen
 		}
 		e.fc(x[:f], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])

@@ -728,7 +728,7 @@ func (b *Backend) encode(in, mu, logvar []float32) error {
 	if b.c.EncoderStats {
 		// The colour statistics of the input, after the flattened map.
 		var st [model.EncoderStatsLen]float32
-		model.ColourStats(in, st[:])
+		b.c.ColourStats(in, st[:])
 		if err := upload(x, b.encMu.in-model.EncoderStatsLen, st[:]); err != nil {
 			return err
 		}
