@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -72,7 +73,7 @@ func TestStylePrior(t *testing.T) {
 			t.Errorf("random codes spread %.3f along %s, want %.3f", got, tc.name, tc.want)
 		}
 	}
-	if z2 := m.RandomZ(4000, 7); !equalF32(z, z2) {
+	if z2 := m.RandomZ(4000, 7); !slices.Equal(z, z2) {
 		t.Error("RandomZ with a prior is not deterministic by seed")
 	}
 	// Without a prior: N(0, I).
@@ -83,18 +84,6 @@ func TestStylePrior(t *testing.T) {
 	if _, err := FitStylePrior(zd, mus[:zd], logvars[:zd]); err == nil {
 		t.Error("a prior fitted to one code")
 	}
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStylePriorSaved: the prior travels in the model file's metadata.
@@ -117,7 +106,7 @@ func TestStylePriorSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Prior == nil || !equalF32(back.RandomZ(3, 9), m.RandomZ(3, 9)) {
+	if back.Prior == nil || !slices.Equal(back.RandomZ(3, 9), m.RandomZ(3, 9)) {
 		t.Error("the loaded model draws other random styles than the saved one")
 	}
 	if _, err := parsePrior(`{"mean":[1],"basis":[],"residual":[1]}`, c.ZDim); err == nil {

@@ -159,13 +159,7 @@ func TestFromCheckpoint(t *testing.T) {
 	src := newMemSource(6, 72, 72, 3)
 	opt := resumeOptions(src)
 	opt.Steps, opt.DecaySteps = 2, 1
-	first := t.TempDir()
-	runSteps(t, first, src, opt, 2)
-	ck := filepath.Join(first, "checkpoints", ckptName(2))
-	want, _, err := loadCheckpoint(ck, opt.Model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, ck, want := firstRun(t, src, opt)
 	same := func(a, b model.Params) bool {
 		for k, x := range a {
 			if y, ok := b[k]; !ok || !reflect.DeepEqual(x.Data(), y.Data()) {
@@ -217,13 +211,7 @@ func TestFromSwitchesNorm(t *testing.T) {
 	src := newMemSource(6, 72, 72, 3)
 	opt := resumeOptions(src) // batch norm
 	opt.Steps, opt.DecaySteps = 1, 0
-	first := t.TempDir()
-	runSteps(t, first, src, opt, 1)
-	ck := filepath.Join(first, "checkpoints", ckptName(1))
-	want, _, err := loadCheckpoint(ck, opt.Model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, ck, want := firstRun(t, src, opt)
 	specs := map[string][]model.Spec{"G": model.GeneratorSpecs(opt.Model), "E": model.EncoderSpecs(opt.Model), "D": model.DiscriminatorSpecs(opt.Model)}
 	for _, from := range []string{ck, filepath.Join(first, ModelFile)} {
 		// Batch norm → instance norm: the statistics go.
@@ -291,13 +279,7 @@ func TestFromSwitchesEncoderStats(t *testing.T) {
 	src := newMemSource(6, 72, 72, 3)
 	opt := resumeOptions(src)
 	opt.Steps, opt.DecaySteps = 1, 0
-	first := t.TempDir()
-	runSteps(t, first, src, opt, 1)
-	ck := filepath.Join(first, "checkpoints", ckptName(1))
-	want, _, err := loadCheckpoint(ck, opt.Model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ck, want := firstRun(t, src, opt)
 	on := opt
 	on.From = ck
 	on.Model.EncoderStats = true
@@ -338,4 +320,19 @@ func TestFromSwitchesEncoderStats(t *testing.T) {
 	if _, err := New(t.TempDir(), src, off); err != nil {
 		t.Errorf("statistics off again: %v", err)
 	}
+}
+
+// firstRun trains a fresh run to opt.Steps and returns its folder, its
+// last checkpoint and that checkpoint's state: what the --from tests
+// start from.
+func firstRun(t *testing.T, src Source, opt Options) (dir, ck string, st *state) {
+	t.Helper()
+	dir = t.TempDir()
+	runSteps(t, dir, src, opt, opt.Steps)
+	ck = filepath.Join(dir, "checkpoints", ckptName(opt.Steps))
+	st, _, err := loadCheckpoint(ck, opt.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ck, st
 }
