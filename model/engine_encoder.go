@@ -150,10 +150,9 @@ func (e *encEngine) encode(ctx context.Context, style *Image) (mu, logvar []floa
 			e.conv(&e.layers[i], x, y)
 			x = y
 		}
-		f := 8 * e.c.NGF * 16
-		if e.c.EncoderStats {
-			e.c.ColourStats(e.img, x[f:f+EncoderStatsLen])
-			f += EncoderStatsLen
+		f := e.c.EncoderFCIn()
+		if e.c.EncoderStats { // the statistics follow the flattened grid
+			e.c.ColourStats(e.img, x[f-EncoderStatsLen:f])
 		}
 		e.fc(x[:f], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])
 	}

@@ -83,7 +83,6 @@ func (n *nets) learnedG() []string {
 
 func (n *nets) learnedD() []string { return model.LearnedKeys(model.DiscriminatorSpecs(n.c)) }
 
-// check verifies the weights against the config.
 // fitsFrom checks that a model to start from (config from) fits the
 // run's config c: the same networks, but for the normalisation, which
 // holds no learned weights (switching it adds or drops batch-norm
@@ -132,6 +131,7 @@ func (n *nets) adopt(src *nets) {
 	}
 }
 
+// check verifies the weights against the config.
 func (n *nets) check() error {
 	if err := model.CheckParams(n.G, model.GeneratorSpecs(n.c)); err != nil {
 		return fmt.Errorf("generator: %w", err)
