@@ -218,7 +218,7 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	}
 	// A loss weight cannot change on --resume; a new run --from the
 	// checkpoint takes it (and the checkpoint's model, so no --size).
-	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}} {
+	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}, {"--style-mod"}} {
 		if err := runTrain(append([]string{"--out", dir, "--resume", "--steps", "5"}, flag...), &out); err == nil || !strings.Contains(err.Error(), flag[0]) {
 			t.Errorf("--resume with a new %s: %v", flag[0], err)
 		}
@@ -252,15 +252,20 @@ func TestCLITrainResumeOptions(t *testing.T) {
 		t.Errorf("--style-prior -1: %v", err)
 	}
 	// --norm switches the model's normalisation (the synthetic preset's is
-	// instance norm), --encoder-stats the encoder's colour statistics; a
-	// bad norm name is one clear error.
+	// instance norm), --encoder-stats the encoder's colour statistics,
+	// --style-mod the SPADE layers' style modulation; a bad norm name is
+	// one clear error.
 	bn := filepath.Join(t.TempDir(), "bn")
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "batch", "--batch", "2",
-		"--encoder-stats", "--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
+		"--encoder-stats", "--style-mod", "--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm || !opt.Model.EncoderStats {
-		t.Errorf("--norm batch --encoder-stats run: norm %v, statistics %v, %v", opt.Model.Norm, opt.Model.EncoderStats, err)
+	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm || !opt.Model.EncoderStats || !opt.Model.StyleMod {
+		t.Errorf("--norm batch --encoder-stats --style-mod run: norm %v, statistics %v, style modulation %v, %v",
+			opt.Model.Norm, opt.Model.EncoderStats, opt.Model.StyleMod, err)
+	}
+	if m, err := model.Load(filepath.Join(bn, "model.safetensors")); err != nil || !m.Config.StyleMod {
+		t.Errorf("--style-mod run's model: %v", err)
 	}
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "group",
 		"--steps", "1", "--out", filepath.Join(t.TempDir(), "x")}, &out); err == nil || !strings.Contains(err.Error(), "--norm") {

@@ -81,6 +81,12 @@ func (s *specSet) spade(c Config, prefix string, norm int) {
 	s.conv(prefix+".mlp_shared.0", c.NHidden, c.SemanticNC(), 3, true)
 	s.conv(prefix+".mlp_gamma", norm, c.NHidden, 3, true)
 	s.conv(prefix+".mlp_beta", norm, c.NHidden, 3, true)
+	if c.StyleMod {
+		for _, m := range []string{".mlp_style_gamma", ".mlp_style_beta"} {
+			s.add(prefix+m+".weight", ZeroWeight, norm, c.ZDim)
+			s.add(prefix+m+".bias", Bias, norm)
+		}
+	}
 }
 
 func (s *specSet) resblock(c Config, b block) {

@@ -76,6 +76,10 @@ type engSpade struct {
 	// mean and rstd are the batch-norm running statistics (rstd =
 	// 1/sqrt(var+eps)); nil for instance norm.
 	mean, rstd []float32
+	// sw and sb are the style modulation (Config.StyleMod): weights
+	// [2C][z_dim], mlp_style_gamma's rows then mlp_style_beta's, and
+	// biases [2C]; nil without it.
+	sw, sb []float32
 }
 
 // engConv is a main-path convolution.
@@ -138,6 +142,10 @@ type engine struct {
 	edge  []bool
 	wino  winoScratch
 	img   [][]float32 // per worker: convImgDirect's row ring and output rows
+	// With StyleMod: per SPADE layer, the item's A and B with the style
+	// code's offsets (styled), and the offsets [2C] of the largest layer.
+	abz  [][]float32
+	soff []float32
 	lane  *engLane    // the second lane of refresh's small SPADE layers; nil with one worker
 }
 
@@ -231,6 +239,21 @@ func newEngine(c Config, p Params) (*engine, error) {
 			}
 			copy(sp.bgb[k*C:], b)
 			sp.wgb[k] = w
+		}
+		if c.StyleMod {
+			sp.sw, sp.sb = make([]float32, 2*C*c.ZDim), make([]float32, 2*C)
+			for k, name := range []string{"mlp_style_gamma", "mlp_style_beta"} {
+				w, err := f32(prefix + "." + name + ".weight")
+				if err != nil {
+					return 0, err
+				}
+				b, err := f32(prefix + "." + name + ".bias")
+				if err != nil {
+					return 0, err
+				}
+				copy(sp.sw[k*C*c.ZDim:], w)
+				copy(sp.sb[k*C:], b)
+			}
 		}
 		if g := e.scales[scale].g; engUseWinograd(g, 2*C, e.nh, engWinoSpadeBudget) {
 			sp.wino = newWinoWeights(2*C, e.nh, 1, func(o, i int) []float32 {
@@ -505,6 +528,63 @@ func (e *engine) alloc() {
 	if e.c.UseVAE {
 		e.fcOut = make([]float32, len(e.fcB))
 	}
+	if e.c.StyleMod {
+		for _, sp := range e.spades {
+			e.abz = append(e.abz, make([]float32, 2*sp.C*e.scales[sp.scale].g.Plane))
+			e.soff = make([]float32, max(len(e.soff), 2*sp.C))
+		}
+	}
+}
+
+// styled returns the modulations the main path reads: the item's own
+// (A and B of the label map), or with StyleMod those plus the style
+// code's per-channel offsets γ_z and β_z, in e.abz:
+//
+//	A' = (1+γ+γ_z)·rstd = A + γ_z·rstd,  B' = β + β_z − mean·A' = B + β_z − mean·γ_z·rstd
+//
+// (rstd = 1, mean = 0 for instance norm). The zero border stays zero, so
+// that the modulated padding is still 0. One pass over every A and B per
+// render: the label map's part stays cached, the style's is per-channel.
+func (e *engine) styled(it *engItem, z []float32) [][]float32 {
+	if !e.c.StyleMod {
+		return it.ab
+	}
+	zd := e.c.ZDim
+	for i, sp := range e.spades {
+		C := sp.C
+		g := e.scales[sp.scale].g
+		off := e.soff[:2*C]
+		engParallel(2*C, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				s := float64(sp.sb[o])
+				for k, w := range sp.sw[o*zd : (o+1)*zd] {
+					s += float64(w) * float64(z[k])
+				}
+				off[o] = float32(s)
+			}
+		})
+		src, dst := it.ab[i], e.abz[i]
+		engParallel(C, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				da, db := off[ch], off[C+ch]
+				if sp.rstd != nil {
+					da *= sp.rstd[ch]
+					db -= sp.mean[ch] * da
+				}
+				for k, d := range [2]float32{da, db} {
+					p := (k*C + ch) * g.Plane
+					copy(dst[p:p+g.Plane], src[p:p+g.Plane])
+					for y := 0; y < g.H; y++ {
+						row := dst[p+g.pos(y, 0) : p+g.pos(y, 0)+g.W]
+						for x := range row {
+							row[x] += d
+						}
+					}
+				}
+			}
+		})
+	}
+	return e.abz
 }
 
 // item returns the state of batch item i, allocating its caches once.
@@ -962,6 +1042,7 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 	} else {
 		copy(cur, it.x0)
 	}
+	ab := e.styled(it, z)
 	gPrev := g0
 	for _, b := range e.blocks {
 		if err := ctx.Err(); err != nil {
@@ -982,18 +1063,18 @@ func (e *engine) trunk(ctx context.Context, it *engItem, z []float32, dst []floa
 		ts := engTraceStep(b.Name+" up/stats", tb)
 		res, learned := cur, b.convS != nil
 		if learned {
-			e.convS(g, b, cur, it.ab[b.normS], mean, rstd, other)
+			e.convS(g, b, cur, ab[b.normS], mean, rstd, other)
 			engParallel(b.Fout, func(lo, hi int) { g.finish(other, nil, lo, hi) })
 			ts = engTraceStep(b.Name+" conv_s", ts)
 			res = other
 		}
 		mid := min(b.Fin, b.Fout)
-		e.conv3(g, b.conv0, cur, &winoPre{ab: it.ab[b.norm0], C: b.Fin, mean: mean, rstd: rstd, relu: true}, 0, e.dx)
+		e.conv3(g, b.conv0, cur, &winoPre{ab: ab[b.norm0], C: b.Fin, mean: mean, rstd: rstd, relu: true}, 0, e.dx)
 		ts = engTraceStep(b.Name+" conv_0", ts)
 		if c.Norm == InstanceNorm {
 			engPlaneStats(g, e.dx, mid, e.mean, e.rstd)
 		}
-		e.conv3(g, b.conv1, e.dx, &winoPre{ab: it.ab[b.norm1], C: mid, mean: mean, rstd: rstd, relu: true}, 1, res)
+		e.conv3(g, b.conv1, e.dx, &winoPre{ab: ab[b.norm1], C: mid, mean: mean, rstd: rstd, relu: true}, 1, res)
 		engTraceStep(b.Name+" conv_1", ts)
 		if learned {
 			cur, other = res, cur

@@ -38,6 +38,11 @@ func engineTestModel(t testing.TB, c Config, seed int64) *Model {
 						t.Fatal(err)
 					}
 				}
+			case strings.HasSuffix(k, "mlp_style_gamma.weight"), strings.HasSuffix(k, "mlp_style_beta.weight"):
+				// ZeroWeight starts at zero; a trained modulation does not.
+				for i := range d {
+					d[i] = float32(rng.Float64()*0.2 - 0.1)
+				}
 			case strings.HasSuffix(k, ".bias"):
 				for i := range d {
 					d[i] = float32(rng.Float64()*0.2 - 0.1)
@@ -120,6 +125,8 @@ func engineConfigs() []Config {
 	})
 	add("batch_most_wide", func(c *Config) { c.LabelNC, c.Upsampling, c.Width, c.AspectRatio = 7, Most, 256, 2 })
 	add("inst_novae_plain", func(c *Config) { c.LabelNC, c.Norm = 9, InstanceNorm })
+	add("batch_vae_stylemod", func(c *Config) { c.LabelNC, c.UseVAE, c.StyleMod = 5, true, true })
+	add("inst_vae_stylemod", func(c *Config) { c.LabelNC, c.UseVAE, c.StyleMod, c.Norm, c.Width = 6, true, true, InstanceNorm, 128 })
 	// Wide enough that the γ/β convs below 64×64 run by im2col, not
 	// Winograd (transformed weights over budget).
 	add("batch_vae_wide", func(c *Config) { c.LabelNC, c.UseVAE, c.NGF, c.NHidden = 5, true, 16, 256 })

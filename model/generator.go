@@ -69,6 +69,10 @@ func (b *builder) generatorFrom(c Config, n int, z *G.Node) (*generatorNet, erro
 		if x, err = b.linear("fc", net.Z); err != nil {
 			return nil, err
 		}
+		if c.StyleMod {
+			b.styleZ = net.Z
+			defer func() { b.styleZ = nil }()
+		}
 		if x, err = G.Reshape(x, tensor.Shape{n, 16 * c.NGF, sh, sw}); err != nil {
 			return nil, err
 		}

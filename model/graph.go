@@ -41,6 +41,9 @@ type builder struct {
 	// stats collects, in Train mode, each batch norm's statistics by the
 	// norm's key prefix, for the trainer's running-statistics update.
 	stats map[string]*ops.BatchStats
+	// styleZ is the style code [N, z_dim] the SPADE layers' style
+	// modulation reads (Config.StyleMod), while a generator is built.
+	styleZ *G.Node
 }
 
 func newBuilder(g *G.ExprGraph, p Params, mode Mode, resolved Params) *builder {

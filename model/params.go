@@ -58,10 +58,15 @@ const (
 	RunningMean
 	RunningVar
 	NumBatches
+	// ZeroWeight is a learned weight that starts at zero: the style
+	// modulation's (Config.StyleMod), so that it starts as no change.
+	ZeroWeight
 )
 
 // Learned reports whether the optimiser updates this kind.
-func (k Kind) Learned() bool { return k == Weight || k == Bias || k == SNWeight }
+func (k Kind) Learned() bool {
+	return k == Weight || k == Bias || k == SNWeight || k == ZeroWeight
+}
 
 // Spec is one expected parameter.
 type Spec struct {

@@ -18,6 +18,9 @@ import (
 //	γ, β = conv3×3(a), conv3×3(a)        // [N, C, h, w]
 //	out = x̂·(1+γ) + β
 //
+// With Config.StyleMod (not in the paper) the style code adds per-channel
+// offsets, γ += mlp_style_gamma(z), β += mlp_style_beta(z), each [N, C].
+//
 // seg is the one-hot label map already resized (nearest) to h×w.
 func (b *builder) spade(prefix string, x, seg *G.Node) (*G.Node, error) {
 	xhat, err := b.paramFreeNorm(prefix+".param_free_norm", x)
@@ -39,7 +42,25 @@ func (b *builder) spade(prefix string, x, seg *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.styleZ != nil {
+		if gamma, err = b.styleOffset(prefix+".mlp_style_gamma", gamma); err != nil {
+			return nil, err
+		}
+		if beta, err = b.styleOffset(prefix+".mlp_style_beta", beta); err != nil {
+			return nil, err
+		}
+	}
 	return ops.Modulate(xhat, gamma, beta)
+}
+
+// styleOffset adds the linear map prefix of the style code to each
+// channel of m ([N, C, h, w]).
+func (b *builder) styleOffset(prefix string, m *G.Node) (*G.Node, error) {
+	off, err := b.linear(prefix, b.styleZ) // [N, C]
+	if err != nil {
+		return nil, err
+	}
+	return ops.AddChannels(m, off)
 }
 
 // paramFreeNorm normalises without affine parameters: batch norm (running

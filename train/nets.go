@@ -86,11 +86,13 @@ func (n *nets) learnedD() []string { return model.LearnedKeys(model.Discriminato
 // fitsFrom checks that a model to start from (config from) fits the
 // run's config c: the same networks, but for the normalisation, which
 // holds no learned weights (switching it adds or drops batch-norm
-// statistics), and the encoder's colour statistics (switching them adds
-// or drops fc_mu's and fc_var's last columns; see adopt).
+// statistics), the encoder's colour statistics (switching them adds or
+// drops fc_mu's and fc_var's last columns; see adopt) and the style
+// modulation (switching it adds, at zero, or drops the SPADE layers'
+// mlp_style_* weights).
 func fitsFrom(path string, from, c model.Config) error {
 	f := from
-	f.Norm, f.EncoderStats = c.Norm, c.EncoderStats
+	f.Norm, f.EncoderStats, f.StyleMod = c.Norm, c.EncoderStats, c.StyleMod
 	if f.JSON() != c.JSON() {
 		return fmt.Errorf("--from %s: its config %s differs from the run's %s", path, from.JSON(), c.JSON())
 	}

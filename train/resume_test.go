@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -335,4 +336,64 @@ func firstRun(t *testing.T, src Source, opt Options) (dir, ck string, st *state)
 		t.Fatal(err)
 	}
 	return dir, ck, st
+}
+
+// TestFromSwitchesStyleMod: --from a model without the style modulation
+// carries every weight over and starts the SPADE layers' mlp_style_*
+// at zero (so the run starts from the same function); one training step
+// moves them, so the generator's gradient reaches them.
+func TestFromSwitchesStyleMod(t *testing.T) {
+	src := newMemSource(6, 72, 72, 3)
+	opt := resumeOptions(src)
+	opt.Steps, opt.DecaySteps = 1, 0
+	_, ck, want := firstRun(t, src, opt)
+	on := opt
+	on.From = ck
+	on.Model.StyleMod = true
+	tr, err := New(t.TempDir(), src, on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	styleKeys := 0
+	for k, v := range tr.st.nets.G {
+		old, ok := want.nets.G[k]
+		if ok {
+			if !reflect.DeepEqual(v.Data(), old.Data()) {
+				t.Errorf("generator %s did not carry over", k)
+			}
+			continue
+		}
+		if !strings.Contains(k, ".mlp_style_") {
+			t.Errorf("new key %s", k)
+		}
+		styleKeys++
+		d, _ := tr.st.nets.G.F32(k)
+		if slices.ContainsFunc(d, func(x float32) bool { return x != 0 }) {
+			t.Errorf("%s does not start at zero", k)
+		}
+	}
+	if styleKeys == 0 {
+		t.Fatal("no style modulation weights")
+	}
+	dir := t.TempDir()
+	runSteps(t, dir, src, on, 1)
+	st, _, err := loadCheckpoint(filepath.Join(dir, "checkpoints", ckptName(1)), on.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"up_3.norm_1.mlp_style_gamma.weight", "head_0.norm_0.mlp_style_beta.weight"} {
+		d, err := st.nets.G.F32(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(d, func(x float32) bool { return x != 0 }) {
+			t.Errorf("%s still all zero after a step", k)
+		}
+	}
+	// And off again: the modulation's weights go.
+	off := opt
+	off.From = filepath.Join(dir, "checkpoints", ckptName(1))
+	if _, err := New(t.TempDir(), src, off); err != nil {
+		t.Errorf("style modulation off again: %v", err)
+	}
 }

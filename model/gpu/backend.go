@@ -52,6 +52,11 @@ type Backend struct {
 
 	items []*itemState
 
+	// With StyleMod: per SPADE layer, A and B plus the style code's
+	// offsets (abz), and every layer's offsets, uploaded at once (soff).
+	abz  []devBuf
+	soff devBuf
+
 	// scratch, sized once for the largest layer
 	x      [2]devBuf
 	t, dx  devBuf
@@ -81,6 +86,11 @@ type spadeW struct {
 	wgb        devBuf // mlp_gamma then mlp_beta weights, [2C][nhidden·9]
 	bgb        devBuf // their biases [2C]
 	mean, rstd devBuf // batch-norm running mean and 1/sqrt(var+eps); n = 0 for instance norm
+	// With StyleMod, on the host: the style modulation's weights [2C][z_dim]
+	// (mlp_style_gamma's rows, then mlp_style_beta's) and biases [2C], and
+	// the batch-norm statistics to fold its offsets with (nil for
+	// instance norm).
+	sw, sb, hmean, hrstd []float32
 }
 
 type blockW struct {
@@ -237,6 +247,21 @@ func (b *Backend) spade(g model.Params, prefix string, C, scale int) (int, error
 		if err := b.put(&sp.rstd, rstd); err != nil {
 			return 0, err
 		}
+		sp.hmean, sp.hrstd = mean, rstd
+	}
+	if c.StyleMod {
+		for _, name := range []string{"mlp_style_gamma", "mlp_style_beta"} {
+			w, err := g.F32(prefix + "." + name + ".weight")
+			if err != nil {
+				return 0, err
+			}
+			bv, err := g.F32(prefix + "." + name + ".bias")
+			if err != nil {
+				return 0, err
+			}
+			sp.sw = append(sp.sw, w...)
+			sp.sb = append(sp.sb, bv...)
+		}
 	}
 	b.spades = append(b.spades, sp)
 	return len(b.spades) - 1, nil
@@ -374,7 +399,69 @@ func (b *Backend) allocScratch() error {
 			return err
 		}
 	}
+	if c.StyleMod {
+		n := 0
+		b.abz = make([]devBuf, len(b.spades))
+		for i, sp := range b.spades {
+			s := b.scales[sp.scale]
+			if err := b.alloc(&b.abz[i], 2*sp.C*s.H*s.W); err != nil {
+				return err
+			}
+			n += 2 * sp.C
+		}
+		if err := b.alloc(&b.soff, n); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// styled returns the modulations the main path reads: the item's A and
+// B, or with StyleMod those plus the style code's per-channel offsets in
+// b.abz, as the CPU engine's styled: A' = A + γ_z·rstd, B' = B + β_z −
+// mean·γ_z·rstd. The offsets (a few thousand multiply-adds per layer)
+// are computed on the host and uploaded at once; the planes are a copy
+// and add_bias.
+func (b *Backend) styled(it *itemState, z []float32) ([]devBuf, error) {
+	if !b.c.StyleMod {
+		return it.ab, nil
+	}
+	zd := b.c.ZDim
+	off := make([]float32, 0, b.soff.n)
+	for _, sp := range b.spades {
+		C := sp.C
+		o := make([]float32, 2*C)
+		for r := range o {
+			s := float64(sp.sb[r])
+			for k, w := range sp.sw[r*zd : (r+1)*zd] {
+				s += float64(w) * float64(z[k])
+			}
+			o[r] = float32(s)
+		}
+		if sp.hrstd != nil {
+			for ch := 0; ch < C; ch++ {
+				o[ch] *= sp.hrstd[ch]
+				o[C+ch] -= sp.hmean[ch] * o[ch]
+			}
+		}
+		off = append(off, o...)
+	}
+	if err := upload(b.soff, 0, off); err != nil {
+		return nil, err
+	}
+	at := 0
+	for i, sp := range b.spades {
+		s := b.scales[sp.scale]
+		hw := s.H * s.W
+		if err := cu.MemcpyDtoD(b.abz[i].ptr, it.ab[i].ptr, int64(4*2*sp.C*hw)); err != nil {
+			return nil, fmt.Errorf("%s style: %w", sp.name, err)
+		}
+		if err := b.d.launchN(b.d.k.addBias, 2*sp.C*hw, b.abz[i].ptr, 2*sp.C, hw, b.soff.at(at)); err != nil {
+			return nil, fmt.Errorf("%s style: %w", sp.name, err)
+		}
+		at += 2 * sp.C
+	}
+	return b.abz, nil
 }
 
 // Device names the GPU.
@@ -594,6 +681,10 @@ func (b *Backend) trunk(ctx context.Context, it *itemState, z []float32, dst []f
 	} else if err := cu.MemcpyDtoD(cur.ptr, it.x0.ptr, int64(4*C0*s0.H*s0.W)); err != nil {
 		return fmt.Errorf("fc: %w", err)
 	}
+	ab, err := b.styled(it, z)
+	if err != nil {
+		return err
+	}
 	prev := s0
 	for _, bl := range b.blocks {
 		if err := ctx.Err(); err != nil {
@@ -617,7 +708,7 @@ func (b *Backend) trunk(ctx context.Context, it *itemState, z []float32, dst []f
 		}
 		res, learned := cur, bl.convS != nil
 		if learned {
-			if err := d.launchN(d.k.modulate, bl.Fin*hw, cur.ptr, it.ab[bl.normS].ptr, bl.Fin, hw, mean, rstd, 0, slope, b.t.ptr); err != nil {
+			if err := d.launchN(d.k.modulate, bl.Fin*hw, cur.ptr, ab[bl.normS].ptr, bl.Fin, hw, mean, rstd, 0, slope, b.t.ptr); err != nil {
 				return fmt.Errorf("%s norm_s: %w", bl.Name, err)
 			}
 			if err := b.conv3(bl.convS, b.t.ptr, s.H, s.W, 0, other.ptr); err != nil {
@@ -626,7 +717,7 @@ func (b *Backend) trunk(ctx context.Context, it *itemState, z []float32, dst []f
 			res = other
 		}
 		mid := min(bl.Fin, bl.Fout)
-		if err := d.launchN(d.k.modulate, bl.Fin*hw, cur.ptr, it.ab[bl.norm0].ptr, bl.Fin, hw, mean, rstd, 1, slope, b.t.ptr); err != nil {
+		if err := d.launchN(d.k.modulate, bl.Fin*hw, cur.ptr, ab[bl.norm0].ptr, bl.Fin, hw, mean, rstd, 1, slope, b.t.ptr); err != nil {
 			return fmt.Errorf("%s norm_0: %w", bl.Name, err)
 		}
 		if err := b.conv3(bl.conv0, b.t.ptr, s.H, s.W, 0, b.dx.ptr); err != nil {
@@ -637,7 +728,7 @@ func (b *Backend) trunk(ctx context.Context, it *itemState, z []float32, dst []f
 				return fmt.Errorf("%s: %w", bl.Name, err)
 			}
 		}
-		if err := d.launchN(d.k.modulate, mid*hw, b.dx.ptr, it.ab[bl.norm1].ptr, mid, hw, mean, rstd, 1, slope, b.t.ptr); err != nil {
+		if err := d.launchN(d.k.modulate, mid*hw, b.dx.ptr, ab[bl.norm1].ptr, mid, hw, mean, rstd, 1, slope, b.t.ptr); err != nil {
 			return fmt.Errorf("%s norm_1: %w", bl.Name, err)
 		}
 		if err := b.conv3(bl.conv1, b.t.ptr, s.H, s.W, 1, res.ptr); err != nil {

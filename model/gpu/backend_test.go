@@ -51,6 +51,24 @@ func randomStats(m *model.Model, seed int64) {
 	}
 }
 
+// randomStyleMod gives the style modulation's weights (zero as made)
+// and biases small random values, so that its offsets are tested.
+func randomStyleMod(m *model.Model, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	for _, k := range m.G.Keys() {
+		if !strings.Contains(k, ".mlp_style_") {
+			continue
+		}
+		v, err := m.G.F32(k)
+		if err != nil {
+			continue
+		}
+		for i := range v {
+			v[i] = 0.2*rng.Float32() - 0.1
+		}
+	}
+}
+
 func parityCases() []parityCase {
 	return []parityCase{
 		{name: "default", batch: true, load: func() (*model.Model, error) { return model.Load(defaultModel) }},
@@ -65,6 +83,25 @@ func parityCases() []parityCase {
 			}
 			return m, err
 		})},
+		{name: "tiny-vae-stylemod-batchnorm", batch: true, load: unsaturated(func() (*model.Model, error) {
+			c := model.Config{Name: "tiny3", LabelNC: 6, NGF: 8, NDF: 8, NHidden: 16, ZDim: 8, UseVAE: true, StyleMod: true,
+				Width: 128, AspectRatio: 1, Norm: model.BatchNorm, EncoderLayers: 6, NumD: 1, NLayersD: 2}
+			m, err := model.RandomModel(c, 5)
+			if err == nil {
+				randomStats(m, 6)
+				randomStyleMod(m, 7)
+			}
+			return m, err
+		})},
+		{name: "tiny-vae-stylemod-instancenorm", load: func() (*model.Model, error) {
+			c := model.Config{Name: "tiny4", LabelNC: 6, NGF: 8, NDF: 8, NHidden: 16, ZDim: 8, UseVAE: true, StyleMod: true,
+				Width: 128, AspectRatio: 1, Norm: model.InstanceNorm, EncoderLayers: 6, NumD: 1, NLayersD: 2}
+			m, err := model.RandomModel(c, 8)
+			if err == nil {
+				randomStyleMod(m, 9)
+			}
+			return m, err
+		}},
 		{name: "tiny-novae-instancenorm-edges-more", batch: true, load: func() (*model.Model, error) {
 			c := model.Config{Name: "tiny2", LabelNC: 9, Instance: true, NGF: 8, NDF: 8, NHidden: 16, ZDim: 8,
 				Width: 128, AspectRatio: 1, Upsampling: model.More, Norm: model.InstanceNorm, NumD: 1, NLayersD: 2}

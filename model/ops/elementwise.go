@@ -237,3 +237,70 @@ func (k *mul) compute(y []float32, _ tensor.Shape, in [][]float32, _ []tensor.Sh
 		}
 	})
 }
+
+// AddChannels adds s ([N, C]) to x ([N, C, H, W]): one value per sample
+// and channel, as a per-example bias. The style modulation adds a style
+// code's per-channel offsets to γ and β this way (Config.StyleMod). The
+// gradient w.r.t. x is dy itself; w.r.t. s it sums dy over (H, W).
+func AddChannels(x, s *gorgonia.Node) (*gorgonia.Node, error) {
+	return apply(addChannels{}, x, s)
+}
+
+type addChannels struct{}
+
+func (addChannels) name() string       { return "AddChannels" }
+func (addChannels) dims() ([]int, int) { return []int{4, 2}, 4 }
+
+func (k addChannels) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if err := want4D(k.name(), in[0]); err != nil {
+		return nil, err
+	}
+	if len(in[1]) != 2 || in[1][0] != in[0][0] || in[1][1] != in[0][1] {
+		return nil, fmt.Errorf("%s: offsets shape %v for input %v", k.name(), in[1], in[0])
+	}
+	return in[0].Clone(), nil
+}
+
+func (addChannels) compute(y []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
+	x, s := in[0], in[1]
+	hw := shapes[0][2] * shapes[0][3]
+	ParallelFor(shapes[0][0]*shapes[0][1], len(y), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			v := s[p]
+			xs, ys := x[p*hw:(p+1)*hw], y[p*hw:(p+1)*hw]
+			for i, u := range xs {
+				ys[i] = u + v
+			}
+		}
+	})
+}
+
+func (addChannels) diffWRT() []bool { return []bool{true, true} }
+
+func (addChannels) symDiff(_ gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	ds, err := apply(planeSums{}, grad)
+	return gorgonia.Nodes{grad, ds}, err
+}
+
+// planeSums sums dy ([N, C, H, W]) over (H, W) into [N, C], in float64.
+type planeSums struct{}
+
+func (planeSums) name() string       { return "AddChannelsGrad" }
+func (planeSums) dims() ([]int, int) { return []int{4}, 2 }
+
+func (k planeSums) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if err := want4D(k.name(), in[0]); err != nil {
+		return nil, err
+	}
+	return tensor.Shape{in[0][0], in[0][1]}, nil
+}
+
+func (planeSums) compute(ds []float32, _ tensor.Shape, in [][]float32, shapes []tensor.Shape) {
+	dy := in[0]
+	hw := shapes[0][2] * shapes[0][3]
+	ParallelFor(len(ds), len(dy), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			ds[p] = float32(sum64(dy[p*hw : (p+1)*hw]))
+		}
+	})
+}

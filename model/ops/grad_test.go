@@ -45,6 +45,17 @@ func gradCases() []gradCase {
 			build: one(func(x *gorgonia.Node) (*gorgonia.Node, error) { return LeakyReLU(x, 0.2) })},
 		{name: "AddBias", shapes: [][]int{{2, 3, 4, 5}, {3}},
 			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return AddBias(ins[0], ins[1]) }},
+		{name: "AddChannels", shapes: [][]int{{2, 3, 4, 5}, {2, 3}},
+			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return AddChannels(ins[0], ins[1]) }},
+		{name: "ModulateStyled", shapes: [][]int{{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3}},
+			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) {
+				// SPADE's modulation with a per-sample offset on γ (StyleMod).
+				g, err := AddChannels(ins[1], ins[2])
+				if err != nil {
+					return nil, err
+				}
+				return Modulate(ins[0], g, ins[1])
+			}},
 		{name: "Modulate", shapes: [][]int{{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}},
 			build: func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return Modulate(ins[0], ins[1], ins[2]) }},
 		{name: "SharedInput", shapes: [][]int{{1, 2, 3, 4}},

@@ -205,6 +205,31 @@ func TestForwardLarge(t *testing.T) {
 			}
 		}
 	})
+	t.Run("AddChannels", func(t *testing.T) {
+		nc := bigShape[0] * bigShape[1]
+		offs := randn(rng, nc)
+		lg := newLossGraph(t, [][]int{bigShape, {bigShape[0], bigShape[1]}}, []int{0, 1},
+			func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return AddChannels(ins[0], ins[1]) })
+		r := randn(rng, size(bigShape))
+		y, grads := lg.run(t, [][]float32{x, offs}, r)
+		// Each plane (sample, channel) gets its own offset; its gradient
+		// is Σ r over the plane.
+		hw := bigShape[2] * bigShape[3]
+		want := make([]float32, len(x))
+		wantGrad := make([]float64, nc)
+		for i := range x {
+			want[i] = x[i] + offs[i/hw]
+			wantGrad[i/hw] += float64(r[i])
+		}
+		if err := closeTo(y, want, 0, 0); err != nil {
+			t.Error(err)
+		}
+		for p, w := range wantGrad {
+			if math.Abs(float64(grads[1][p])-w) > 1e-4 {
+				t.Errorf("offset gradient %d: got %g, want %g", p, grads[1][p], w)
+			}
+		}
+	})
 	t.Run("Modulate", func(t *testing.T) {
 		lg := newLossGraph(t, [][]int{bigShape, bigShape, bigShape}, []int{0},
 			func(ins []*gorgonia.Node) (*gorgonia.Node, error) { return Modulate(ins[0], ins[1], ins[2]) })
@@ -404,6 +429,7 @@ func TestBuildErrors(t *testing.T) {
 		"zero factor":          func() (*gorgonia.Node, error) { return UpsampleNearest(x, 0) },
 		"modulate shapes":      func() (*gorgonia.Node, error) { return Modulate(x, other, x) },
 		"bias length":          func() (*gorgonia.Node, error) { return AddBias(x, vec) },
+		"offsets shape":        func() (*gorgonia.Node, error) { return AddChannels(x, input(g, "offs", 1, 4)) },
 		"eval stats length": func() (*gorgonia.Node, error) {
 			return BatchNormEval(x, []float32{0, 0}, []float32{1, 1}, 1e-5)
 		},
