@@ -146,7 +146,7 @@ type engine struct {
 	// code's offsets (styled), and the offsets [2C] of the largest layer.
 	abz  [][]float32
 	soff []float32
-	lane  *engLane    // the second lane of refresh's small SPADE layers; nil with one worker
+	lane *engLane // the second lane of refresh's small SPADE layers; nil with one worker
 }
 
 // engLane is the scratch of one concurrent run of updateSpade: refresh
