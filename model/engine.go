@@ -542,8 +542,8 @@ func (e *engine) alloc() {
 //
 //	A' = (1+γ+γ_z)·rstd = A + γ_z·rstd,  B' = β + β_z − mean·A' = B + β_z − mean·γ_z·rstd
 //
-// (rstd = 1, mean = 0 for instance norm). The zero border stays zero, so
-// that the modulated padding is still 0. One pass over every A and B per
+// (rstd = 1, mean = 0 for instance norm). The border stays zero, so that
+// the modulated padding is still 0. One pass over every A and B per
 // render: the label map's part stays cached, the style's is per-channel.
 func (e *engine) styled(it *engItem, z []float32) [][]float32 {
 	if !e.c.StyleMod {
@@ -572,12 +572,13 @@ func (e *engine) styled(it *engItem, z []float32) [][]float32 {
 					db -= sp.mean[ch] * da
 				}
 				for k, d := range [2]float32{da, db} {
+					// The border of e.abz is never written: zero.
 					p := (k*C + ch) * g.Plane
-					copy(dst[p:p+g.Plane], src[p:p+g.Plane])
 					for y := 0; y < g.H; y++ {
-						row := dst[p+g.pos(y, 0) : p+g.pos(y, 0)+g.W]
-						for x := range row {
-							row[x] += d
+						q := p + g.pos(y, 0)
+						s, t := src[q:q+g.W], dst[q:q+g.W]
+						for x, v := range s {
+							t[x] = v + d
 						}
 					}
 				}

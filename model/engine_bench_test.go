@@ -19,10 +19,14 @@ func cpuTime() time.Duration {
 // weights: cold (labels never seen), style (same labels, new z: only the
 // main path runs) and stroke (a 32×32 dab changed the labels). `make
 // bench` and `spadepaint bench` report the same with PyTorch's time.
+// landscape-stylemod adds the style modulation (Config.StyleMod), whose
+// per-render pass over every layer's A and B is its cost.
 func BenchmarkEngine(b *testing.B) {
-	for _, p := range []Preset{Landscape, ADE20K} {
+	styled := Landscape.Config()
+	styled.Name, styled.StyleMod = "landscape-stylemod", true
+	for _, pc := range []Config{Landscape.Config(), styled, ADE20K.Config()} {
 		for _, size := range []int{256} {
-			c := p.Config()
+			c := pc
 			c.Width = size
 			var m *Model
 			var l *Labels
@@ -38,7 +42,7 @@ func BenchmarkEngine(b *testing.B) {
 			}
 			ctx := context.Background()
 			for _, path := range []string{"cold", "style", "stroke"} {
-				b.Run(fmt.Sprintf("%s/%d/%s", p, size, path), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%d/%s", c.Name, size, path), func(b *testing.B) {
 					setup(b)
 					z := m.RandomZ(1, 1)
 					if _, err := m.Generate(ctx, l, z); err != nil {
