@@ -218,22 +218,23 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	}
 	// A loss weight cannot change on --resume; a new run --from the
 	// checkpoint takes it (and the checkpoint's model, so no --size).
-	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}, {"--style-mod"}} {
+	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}, {"--style-mod"}, {"--colour-chroma", "2"}} {
 		if err := runTrain(append([]string{"--out", dir, "--resume", "--steps", "5"}, flag...), &out); err == nil || !strings.Contains(err.Error(), flag[0]) {
 			t.Errorf("--resume with a new %s: %v", flag[0], err)
 		}
 	}
 	ft := filepath.Join(t.TempDir(), "ft")
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--lambda-kld", "0.01", "--lambda-colour", "5",
-		"--style-pairs", "--steps", "1", "--sample-every", "0", "--out", ft}, &out); err != nil {
+		"--colour-chroma", "2", "--style-pairs", "--steps", "1", "--sample-every", "0", "--out", ft}, &out); err != nil {
 		t.Fatal(err)
 	}
 	opt, err := train.ReadOptions(ft)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opt.LambdaColour != 5 || opt.LambdaKLD != 0.01 || opt.From != cks[len(cks)-1] || !opt.StylePairs {
-		t.Errorf("fine-tune run options: colour %v, KLD %v, from %q, style pairs %v", opt.LambdaColour, opt.LambdaKLD, opt.From, opt.StylePairs)
+	if opt.LambdaColour != 5 || opt.LambdaKLD != 0.01 || opt.From != cks[len(cks)-1] || !opt.StylePairs || opt.ColourChroma != 2 {
+		t.Errorf("fine-tune run options: colour %v (chroma %v), KLD %v, from %q, style pairs %v",
+			opt.LambdaColour, opt.ColourChroma, opt.LambdaKLD, opt.From, opt.StylePairs)
 	}
 	es, err := train.ReadLog(ft)
 	if err != nil || len(es) != 1 || !(es[0].Colour > 0) {

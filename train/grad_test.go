@@ -4,7 +4,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"spadepaint/model"
 )
@@ -47,12 +51,19 @@ func tinyBatch(c model.Config, n int, seed uint64) (*model.Labels, []float32) {
 // and D losses with central differences along random directions.
 func TestGradientsFiniteDifferences(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		c    model.Config
-		n    int
+		name   string
+		c      model.Config
+		n      int
+		chroma float64
 	}{
-		{"instance_vae", tinyConfig(model.InstanceNorm, true), 2},
-		{"batch_novae", tinyConfig(model.BatchNorm, false), 2},
+		{"instance_vae", tinyConfig(model.InstanceNorm, true), 2, 0},
+		{"batch_novae", tinyConfig(model.BatchNorm, false), 2, 0},
+		// The style modulation and the colour loss in the opponent basis.
+		{"instance_vae_stylemod_chroma", func() model.Config {
+			c := tinyConfig(model.InstanceNorm, true)
+			c.StyleMod = true
+			return c
+		}(), 2, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.c
@@ -62,6 +73,18 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 			// amplifies its input so much that finite differences need
 			// steps below float32's resolution.
 			nets := newNetsWith(c, 7, model.InitParams)
+			// The style modulation starts at zero; away from zero its
+			// offsets reach the output and every gradient through it.
+			styleKey := ""
+			for _, k := range nets.G.Keys() {
+				if strings.Contains(k, ".mlp_style_") && strings.HasSuffix(k, ".weight") {
+					d, _ := nets.G.F32(k)
+					for i := range d {
+						d[i] = float32(rng.Float64() - 0.5)
+					}
+					styleKey = k
+				}
+			}
 			l, img := tinyBatch(c, tc.n, 5)
 			p, err := prepare(c, l, img, nil)
 			if err != nil {
@@ -84,7 +107,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 				}
 				// The colour loss (not in the paper) rides along in G's
 				// check: its pooling and L1 must differentiate too.
-				s, err := buildStep(c, tc.n, all, w, lossWeights{Feat: 10, KLD: 0.05, Colour: 5}, learned)
+				s, err := buildStep(c, tc.n, all, w, lossWeights{Feat: 10, KLD: 0.05, Colour: 5, Chroma: tc.chroma}, learned)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -121,7 +144,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 				checked := 0
 				var bests []float64
 				for ki, k := range learned {
-					if ki%stride != 0 && ki != len(learned)-1 {
+					if ki%stride != 0 && ki != len(learned)-1 && k != styleKey {
 						continue
 					}
 					wt, _ := all.F32(k)
@@ -175,5 +198,67 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 				t.Logf("%v: %d parameters checked", w, checked)
 			}
 		})
+	}
+}
+
+// TestColourLossOpponent checks the colour loss's opponent basis on
+// images already at the pooled size (one pixel per cell): the mean of
+// |luma| and chroma-weighed |red–green| and |yellow–blue| of the
+// difference, over the three channels; chroma 1 is a rotation of RGB.
+func TestColourLossOpponent(t *testing.T) {
+	c := tinyConfig(model.InstanceNorm, true)
+	c.Width = colourPoolCells
+	const n, hw = 2, colourPoolCells * colourPoolCells
+	rng := rand.New(rand.NewPCG(8, 9))
+	fv, rv := make([]float32, n*3*hw), make([]float32, n*3*hw)
+	for i := range fv {
+		fv[i], rv[i] = float32(rng.Float64()*2-1), float32(rng.Float64()*2-1)
+	}
+	for _, chroma := range []float64{0, 1, 3} {
+		g := G.NewGraph()
+		fake := G.NewTensor(g, G.Float32, 4, G.WithShape(n, 3, colourPoolCells, colourPoolCells), G.WithName("fake"),
+			G.WithValue(tensor.New(tensor.WithShape(n, 3, colourPoolCells, colourPoolCells), tensor.WithBacking(fv))))
+		real := G.NewTensor(g, G.Float32, 4, G.WithShape(n, 3, colourPoolCells, colourPoolCells), G.WithName("real"),
+			G.WithValue(tensor.New(tensor.WithShape(n, 3, colourPoolCells, colourPoolCells), tensor.WithBacking(rv))))
+		l, err := colourLoss(c, fake, real, chroma)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		got := float64(l.Value().Data().(float32))
+		vm.Close()
+		var want float64
+		for b := 0; b < n; b++ {
+			for p := 0; p < hw; p++ {
+				var d [3]float64
+				for k := range d {
+					d[k] = float64(fv[(b*3+k)*hw+p] - rv[(b*3+k)*hw+p])
+				}
+				if chroma == 0 {
+					want += math.Abs(d[0]) + math.Abs(d[1]) + math.Abs(d[2])
+					continue
+				}
+				want += math.Abs(d[0]+d[1]+d[2])/math.Sqrt(3) +
+					chroma*math.Abs(d[0]-d[1])/math.Sqrt2 +
+					chroma*math.Abs(d[0]+d[1]-2*d[2])/math.Sqrt(6)
+			}
+		}
+		want /= 3 * n * hw
+		if math.Abs(got-want) > 1e-5*want {
+			t.Errorf("chroma %g: loss %.6f, want %.6f", chroma, got, want)
+		}
+	}
+}
+
+func TestColourChromaRefused(t *testing.T) {
+	opt := resumeOptions(newMemSource(2, 64, 64, 5))
+	for _, v := range []float64{-1, math.NaN(), math.Inf(1)} {
+		opt.ColourChroma = v
+		if err := opt.Validate(); err == nil || !strings.Contains(err.Error(), "chroma") {
+			t.Errorf("colour chroma %v: %v", v, err)
+		}
 	}
 }

@@ -55,6 +55,11 @@ type Options struct {
 	// default): a stand-in for the VGG loss's hold on a reconstruction's
 	// colours when no VGG weights are at hand; see colourLoss.
 	LambdaColour float64 `json:"lambda_colour,omitempty"`
+	// ColourChroma, when positive, makes the colour loss compare luma and
+	// two chroma channels (red–green, yellow–blue) instead of RGB, the
+	// chroma channels weighed ColourChroma (1: about the RGB loss; more
+	// asks harder for a style's tint). Not in the paper; see colourLoss.
+	ColourChroma float64 `json:"colour_chroma,omitempty"`
 	// StylePairs feeds the style encoder a photo of another scene in the
 	// example's style instead of the example's own photo (data sets that
 	// implement StylePartners: the synthetic landscapes). The generator
@@ -129,6 +134,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("Adam β (%g, %g) must lie in [0, 1)", o.Beta1, o.Beta2)
 	case o.LambdaFeat < 0 || o.LambdaKLD < 0 || o.LambdaVGG < 0 || o.LambdaColour < 0:
 		return fmt.Errorf("loss weights must not be negative")
+	case o.ColourChroma < 0 || math.IsInf(o.ColourChroma, 0) || math.IsNaN(o.ColourChroma):
+		return fmt.Errorf("colour chroma weight %g must be 0 (RGB) or positive", o.ColourChroma)
 	case o.StylePairs && !o.Model.UseVAE:
 		return fmt.Errorf("style pairs need a style encoder (the model has no VAE)")
 	case o.Keep < 1:

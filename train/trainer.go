@@ -240,7 +240,7 @@ func (t *Trainer) init() error {
 		t.ld.partners = sp
 	}
 	all := t.st.nets.all()
-	lw := lossWeights{Feat: opt.LambdaFeat, KLD: opt.LambdaKLD, VGG: opt.LambdaVGG, Colour: opt.LambdaColour}
+	lw := lossWeights{Feat: opt.LambdaFeat, KLD: opt.LambdaKLD, VGG: opt.LambdaVGG, Colour: opt.LambdaColour, Chroma: opt.ColourChroma}
 	var err error
 	if opt.VGG != "" && opt.LambdaVGG > 0 {
 		if lw.vgg, err = LoadVGG(opt.VGG); err != nil {
