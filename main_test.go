@@ -265,8 +265,9 @@ func TestCLITrainResumeOptions(t *testing.T) {
 		t.Errorf("--norm batch --encoder-stats --style-mod run: norm %v, statistics %v, style modulation %v, %v",
 			opt.Model.Norm, opt.Model.EncoderStats, opt.Model.StyleMod, err)
 	}
-	if m, err := model.Load(filepath.Join(bn, "model.safetensors")); err != nil || !m.Config.StyleMod {
-		t.Errorf("--style-mod run's model: %v", err)
+	// A run's own model file carries a style prior fitted to its data.
+	if m, err := model.Load(filepath.Join(bn, "model.safetensors")); err != nil || !m.Config.StyleMod || m.Prior == nil {
+		t.Errorf("--style-mod run's model: %v (style prior %v)", err, err == nil && m.Prior != nil)
 	}
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "group",
 		"--steps", "1", "--out", filepath.Join(t.TempDir(), "x")}, &out); err == nil || !strings.Contains(err.Error(), "--norm") {

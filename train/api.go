@@ -68,9 +68,6 @@ func FromConfig(path string) (model.Config, error) {
 // codes for the first n photos of the data the checkpoint's run trained
 // on, cropped and sized as the trainer's sample grids take them.
 func FitStylePrior(ctx context.Context, m *model.Model, checkpoint string, n int) error {
-	if !m.HasEncoder() {
-		return fmt.Errorf("style prior: the model has no style encoder")
-	}
 	opt, err := checkpointOptions(checkpoint)
 	if err != nil {
 		return err
@@ -80,6 +77,21 @@ func FitStylePrior(ctx context.Context, m *model.Model, checkpoint string, n int
 	if err != nil {
 		return fmt.Errorf("style prior: %w", err)
 	}
+	return fitStylePrior(ctx, m, src, opt, n)
+}
+
+// StylePriorPhotos is how many of a run's photos the style prior of the
+// model a run exports (RUN/model.safetensors, the Train tab's model) is
+// fitted to.
+const StylePriorPhotos = 500
+
+// fitStylePrior fits m's style prior to the codes of the first n photos
+// of src, taken as a run with options opt takes its sample grids' photos.
+func fitStylePrior(ctx context.Context, m *model.Model, src Source, opt Options, n int) error {
+	if !m.HasEncoder() {
+		return fmt.Errorf("style prior: the model has no style encoder")
+	}
+	c := m.Config
 	n = min(n, src.Len())
 	w, h := c.Width, c.Height()
 	cr := centerCrop(src.Info(), opt.Augment, w, h)

@@ -417,7 +417,10 @@ func (t *Trainer) Model() (*model.Model, error) {
 	return model.NewModel(t.Options.Model, t.st.nets.G, e)
 }
 
-// Export saves the generator and encoder in the painter's model format.
+// Export saves the generator and encoder in the painter's model format,
+// with a style encoder also the style prior fitted to the codes of the
+// run's first StylePriorPhotos photos (random styles then look like the
+// data's; `train export` fits one only with --style-prior).
 func (t *Trainer) Export(path string) error {
 	var e model.Params
 	if t.Options.Model.UseVAE {
@@ -426,6 +429,13 @@ func (t *Trainer) Export(path string) error {
 	m, err := model.NewModel(t.Options.Model, t.st.nets.G.Clone(), e)
 	if err != nil {
 		return err
+	}
+	// Random styles from the codes the run's photos get rather than from
+	// N(0, I), which a light KL weight leaves bland (model.StylePrior).
+	if m.HasEncoder() {
+		if err := fitStylePrior(context.Background(), m, t.src, t.Options, StylePriorPhotos); err != nil {
+			return fmt.Errorf("export %s: %w", path, err)
+		}
 	}
 	return m.Save(path)
 }
