@@ -48,6 +48,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	lambdaColour := fs.Float64("lambda-colour", 0, "colour loss weight: L1 between generated and real images pooled to 16 cells across (not in the paper; stands in for VGG's hold on colour without VGG weights)")
 	normName := fs.String("norm", "", "the SPADE layers' parameter-free norm, batch or instance (default: the preset's, or the --from model's); with --from, switches the model's (no weights change; batch-norm statistics start at 0 and 1)")
 	chroma := fs.Float64("colour-chroma", 0, "with --lambda-colour: compare luma and two chroma channels (red–green, yellow–blue) instead of RGB, the chroma channels weighed this much (1: about the RGB loss; 0: RGB; not in the paper)")
+	statsInCode := fs.Bool("stats-in-code", false, "with --encoder-stats: the style code's last 6 dimensions are the style photo's colour statistics themselves, so the generator sees its colours directly (not in the paper)")
 	styleMod := fs.Bool("style-mod", false, "every SPADE layer also takes per-channel offsets of γ and β from the style code, so a style can recolour the whole picture (not in the paper; with --from, the new weights start at zero and the model renders as before)")
 	encStats := fs.Bool("encoder-stats", false, "the style encoder's fc_mu and fc_var also see the style photo's RGB means and standard deviations, which the paper's instance-normalised encoder cannot see (not in the paper; with --from, the new weights start at zero)")
 	stylePairs := fs.Bool("style-pairs", false, "the style encoder sees another scene in the example's style instead of the example's photo (generated data sets only; not in the paper: teaches the code style without layout)")
@@ -87,7 +88,7 @@ func runTrain(args []string, stdout io.Writer) error {
 		if opt, err = train.ReadOptions(*out); err != nil {
 			return err
 		}
-		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour", "colour-chroma", "style-pairs", "norm", "encoder-stats", "style-mod"} {
+		for _, n := range []string{"format", "preset", "size", "batch", "accum", "lr", "no-ttur", "seed", "from", "lambda-feat", "lambda-kld", "vgg", "lambda-vgg", "lambda-colour", "colour-chroma", "style-pairs", "norm", "encoder-stats", "style-mod", "stats-in-code"} {
 			if set[n] {
 				return fmt.Errorf("--%s cannot change when resuming (the run keeps %s)", n, train.ConfigFile)
 			}
@@ -181,6 +182,9 @@ func runTrain(args []string, stdout io.Writer) error {
 		}
 		if set["style-mod"] {
 			c.StyleMod = *styleMod
+		}
+		if set["stats-in-code"] {
+			c.StatsInCode = *statsInCode
 		}
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("model: %w", err)

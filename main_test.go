@@ -218,7 +218,7 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	}
 	// A loss weight cannot change on --resume; a new run --from the
 	// checkpoint takes it (and the checkpoint's model, so no --size).
-	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}, {"--style-mod"}, {"--colour-chroma", "2"}} {
+	for _, flag := range [][]string{{"--lambda-colour", "5"}, {"--style-pairs"}, {"--norm", "batch"}, {"--encoder-stats"}, {"--style-mod"}, {"--stats-in-code"}, {"--colour-chroma", "2"}} {
 		if err := runTrain(append([]string{"--out", dir, "--resume", "--steps", "5"}, flag...), &out); err == nil || !strings.Contains(err.Error(), flag[0]) {
 			t.Errorf("--resume with a new %s: %v", flag[0], err)
 		}
@@ -258,10 +258,10 @@ func TestCLITrainResumeOptions(t *testing.T) {
 	// one clear error.
 	bn := filepath.Join(t.TempDir(), "bn")
 	if err := runTrain([]string{"--data", "synthetic", "--from", cks[len(cks)-1], "--norm", "batch", "--batch", "2",
-		"--encoder-stats", "--style-mod", "--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
+		"--encoder-stats", "--stats-in-code", "--style-mod", "--steps", "1", "--sample-every", "0", "--out", bn}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm || !opt.Model.EncoderStats || !opt.Model.StyleMod {
+	if opt, err := train.ReadOptions(bn); err != nil || opt.Model.Norm != model.BatchNorm || !opt.Model.EncoderStats || !opt.Model.StyleMod || !opt.Model.StatsInCode {
 		t.Errorf("--norm batch --encoder-stats --style-mod run: norm %v, statistics %v, style modulation %v, %v",
 			opt.Model.Norm, opt.Model.EncoderStats, opt.Model.StyleMod, err)
 	}

@@ -18,7 +18,11 @@ type encoderNet struct {
 	// nil without), filled by SetInput.
 	Stats  *G.Node
 	statsT *tensor.Dense
-	c      Config
+	// With StatsInCode, the statistics in the code's last dimensions
+	// (μ's zero elsewhere) [N, z_dim], filled by SetInput.
+	codeStats  *G.Node
+	codeStatsT *tensor.Dense
+	c          Config
 	// Mu and LogVar are [N, z_dim]; z = μ + ε·exp(½·logvar).
 	Mu, LogVar *G.Node
 }
@@ -39,6 +43,16 @@ func (net *encoderNet) SetInput(img *tensor.Dense) error {
 	per := len(pix) / n
 	for i := 0; i < n; i++ {
 		net.c.ColourStats(pix[i*per:(i+1)*per], st[i*EncoderStatsLen:(i+1)*EncoderStatsLen])
+	}
+	if net.codeStats != nil {
+		cs, zd := net.codeStatsT.Data().([]float32), net.c.ZDim
+		lv := make([]float32, zd) // StatsCode writes the log-variance too; the graph adds its own
+		for i := 0; i < n; i++ {
+			net.c.StatsCode(st[i*EncoderStatsLen:(i+1)*EncoderStatsLen], cs[i*zd:(i+1)*zd], lv)
+		}
+		if err := G.Let(net.codeStats, net.codeStatsT); err != nil {
+			return err
+		}
 	}
 	return G.Let(net.Stats, net.statsT)
 }
@@ -91,5 +105,45 @@ func (b *builder) encoder(c Config, n int) (*encoderNet, error) {
 	if net.LogVar, err = b.linear("fc_var", x); err != nil {
 		return nil, err
 	}
+	if c.StatsInCode {
+		if err := net.statsInCode(b.g, n); err != nil {
+			return nil, err
+		}
+	}
 	return net, nil
+}
+
+// statsInCode replaces the last EncoderStatsLen dimensions of μ and
+// log-variance (Config.StatsInCode): μ' = μ⊙mask + stats, logvar' =
+// logvar⊙mask + StatsCodeLogVar·(1−mask), so no gradient reaches those
+// rows of fc_mu and fc_var and the KL term is constant in them.
+func (net *encoderNet) statsInCode(g *G.ExprGraph, n int) error {
+	zd := net.c.ZDim
+	mask, lv := make([]float32, n*zd), make([]float32, n*zd)
+	for i := 0; i < n; i++ {
+		for j := 0; j < zd; j++ {
+			if j < zd-EncoderStatsLen {
+				mask[i*zd+j] = 1
+			} else {
+				lv[i*zd+j] = StatsCodeLogVar
+			}
+		}
+	}
+	net.codeStats = input(g, "style_code_stats", n, zd)
+	net.codeStatsT = tensor.New(tensor.WithShape(n, zd), tensor.Of(tensor.Float32))
+	m := G.NewConstant(tensor.New(tensor.WithShape(n, zd), tensor.WithBacking(mask)), G.WithName("stats_code_mask"))
+	l := G.NewConstant(tensor.New(tensor.WithShape(n, zd), tensor.WithBacking(lv)), G.WithName("stats_code_logvar"))
+	mu, err := G.HadamardProd(net.Mu, m)
+	if err != nil {
+		return err
+	}
+	if net.Mu, err = G.Add(mu, net.codeStats); err != nil {
+		return err
+	}
+	logvar, err := G.HadamardProd(net.LogVar, m)
+	if err != nil {
+		return err
+	}
+	net.LogVar, err = G.Add(logvar, l)
+	return err
 }

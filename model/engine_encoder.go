@@ -155,6 +155,9 @@ func (e *encEngine) encode(ctx context.Context, style *Image) (mu, logvar []floa
 			e.c.ColourStats(e.img, x[f-EncoderStatsLen:f])
 		}
 		e.fc(x[:f], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])
+		if e.c.EncoderStats {
+			e.c.StatsCode(x[f-EncoderStatsLen:f], mu[n*z:(n+1)*z], logvar[n*z:(n+1)*z])
+		}
 	}
 	return mu, logvar, nil
 }

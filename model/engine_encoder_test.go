@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"runtime"
@@ -76,16 +77,19 @@ func TestEncoderEngineMatchesGraph(t *testing.T) {
 		n, h, w int
 		procs   int  // GOMAXPROCS; 0 leaves it
 		stats   bool // Config.EncoderStats
+		inCode  bool // Config.StatsInCode
 	}{
-		{"l6_n2_exact", 6, 4, 2, 256, 256, 0, false},
-		{"l6_n2_resized", 6, 4, 2, 100, 77, 0, false},
-		{"l5_n2_exact", 5, 4, 2, 128, 128, 0, false},
-		{"l5_n1_upsized", 5, 8, 1, 300, 200, 0, false},
-		{"l6_ngf16_n1", 6, 16, 1, 256, 256, 0, false},
-		{"l6_n2_1proc", 6, 4, 2, 256, 256, 1, false},
-		{"l6_n2_3procs", 6, 4, 2, 97, 256, 3, false},
-		{"l5_stats_n2_resized", 5, 4, 2, 100, 77, 0, true},
-		{"l6_stats_n1_exact", 6, 8, 1, 256, 256, 0, true},
+		{"l6_n2_exact", 6, 4, 2, 256, 256, 0, false, false},
+		{"l6_n2_resized", 6, 4, 2, 100, 77, 0, false, false},
+		{"l5_n2_exact", 5, 4, 2, 128, 128, 0, false, false},
+		{"l5_n1_upsized", 5, 8, 1, 300, 200, 0, false, false},
+		{"l6_ngf16_n1", 6, 16, 1, 256, 256, 0, false, false},
+		{"l6_n2_1proc", 6, 4, 2, 256, 256, 1, false, false},
+		{"l6_n2_3procs", 6, 4, 2, 97, 256, 3, false, false},
+		{"l5_stats_n2_resized", 5, 4, 2, 100, 77, 0, true, false},
+		{"l6_stats_n1_exact", 6, 8, 1, 256, 256, 0, true, false},
+		{"l5_incode_n2_resized", 5, 4, 2, 100, 77, 0, true, true},
+		{"l6_incode_n1_exact", 6, 8, 1, 256, 256, 0, true, true},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +97,7 @@ func TestEncoderEngineMatchesGraph(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.procs))
 			}
 			c := base
-			c.EncoderLayers, c.NGF, c.EncoderStats = tc.layers, tc.ngf, tc.stats
+			c.EncoderLayers, c.NGF, c.EncoderStats, c.StatsInCode = tc.layers, tc.ngf, tc.stats, tc.inCode
 			m := engineTestModel(t, c, int64(40+i))
 			style := encStyle(tc.n, tc.h, tc.w, rand.New(rand.NewSource(int64(i))))
 			encCompare(t, m, style)
@@ -217,5 +221,58 @@ func TestEncoderStatsSeeColourCast(t *testing.T) {
 	// the others (measured 0.031 against 0.14).
 	if !(shift[true] > 2*shift[false]) {
 		t.Errorf("a colour cast moves μ by %.3g without the statistics and %.3g with: want the statistics to make it at least twice as large", shift[false], shift[true])
+	}
+}
+
+// TestStatsInCode: with StatsInCode the code's last dimensions are the
+// photo's colour statistics (×StatsCodeGain), with the fixed
+// log-variance, and the other dimensions are what the same weights give
+// without it; on the engine and the graph alike.
+func TestStatsInCode(t *testing.T) {
+	c := Config{Name: "enc", LabelNC: 5, NGF: 4, NDF: 4, NHidden: 8, ZDim: 16, Width: 64, AspectRatio: 1,
+		UseVAE: true, Norm: InstanceNorm, EncoderLayers: 5, NumD: 1, NLayersD: 2, EncoderStats: true}
+	style := encStyle(2, 128, 128, rand.New(rand.NewSource(4)))
+	plain := engineTestModel(t, c, 6)
+	ci := c
+	ci.StatsInCode = true
+	in, err := NewModel(ci, plain.G, plain.E)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mu0, lv0, err := plain.Encode(ctx, style)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.ZDim - EncoderStatsLen
+	for name, enc := range map[string]func(context.Context, *Image) ([]float32, []float32, error){"engine": in.Encode, "graph": in.EncodeGraph} {
+		mu, lv, err := enc(ctx, style)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < style.N; n++ {
+			z := n * c.ZDim
+			if d := engineDiff(mu[z:z+k], mu0[z:z+k]) + engineDiff(lv[z:z+k], lv0[z:z+k]); d > 1e-5 {
+				t.Errorf("%s item %d: the learned dimensions moved by %.3g", name, n, d)
+			}
+			plane := 128 * 128
+			for ch := 0; ch < 3; ch++ {
+				var sum, sq float64
+				for _, v := range style.Pix[(n*3+ch)*plane : (n*3+ch+1)*plane] {
+					sum += float64(v)
+					sq += float64(v) * float64(v)
+				}
+				mean := sum / float64(plane)
+				std := math.Sqrt(sq/float64(plane) - mean*mean)
+				for j, want := range map[int]float64{ch: mean * StatsCodeGain, 3 + ch: std * StatsCodeGain} {
+					if got := float64(mu[z+k+j]); math.Abs(got-want) > 1e-4 {
+						t.Errorf("%s item %d: code statistic %d = %.5f, want %.5f", name, n, j, got, want)
+					}
+					if lv[z+k+j] != StatsCodeLogVar {
+						t.Errorf("%s item %d: log-variance %d = %v, want %v", name, n, j, lv[z+k+j], StatsCodeLogVar)
+					}
+				}
+			}
+		}
 	}
 }

@@ -58,10 +58,11 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 	}{
 		{"instance_vae", tinyConfig(model.InstanceNorm, true), 2, 0},
 		{"batch_novae", tinyConfig(model.BatchNorm, false), 2, 0},
-		// The style modulation and the colour loss in the opponent basis.
-		{"instance_vae_stylemod_chroma", func() model.Config {
+		// The style modulation, the colour statistics in the code and the
+		// colour loss in the opponent basis.
+		{"instance_vae_stylemod_incode_chroma", func() model.Config {
 			c := tinyConfig(model.InstanceNorm, true)
-			c.StyleMod = true
+			c.StyleMod, c.EncoderStats, c.StatsInCode, c.ZDim = true, true, true, 10
 			return c
 		}(), 2, 3},
 	} {

@@ -89,10 +89,11 @@ func (n *nets) learnedD() []string { return model.LearnedKeys(model.Discriminato
 // statistics), the encoder's colour statistics (switching them adds or
 // drops fc_mu's and fc_var's last columns; see adopt) and the style
 // modulation (switching it adds, at zero, or drops the SPADE layers'
-// mlp_style_* weights).
+// mlp_style_* weights), and whether the code carries the colour
+// statistics (no weights change).
 func fitsFrom(path string, from, c model.Config) error {
 	f := from
-	f.Norm, f.EncoderStats, f.StyleMod = c.Norm, c.EncoderStats, c.StyleMod
+	f.Norm, f.EncoderStats, f.StyleMod, f.StatsInCode = c.Norm, c.EncoderStats, c.StyleMod, c.StatsInCode
 	if f.JSON() != c.JSON() {
 		return fmt.Errorf("--from %s: its config %s differs from the run's %s", path, from.JSON(), c.JSON())
 	}

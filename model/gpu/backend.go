@@ -816,9 +816,9 @@ func (b *Backend) encode(in, mu, logvar []float32) error {
 		}
 		x, s = y, os
 	}
+	var st [model.EncoderStatsLen]float32
 	if b.c.EncoderStats {
 		// The colour statistics of the input, after the flattened map.
-		var st [model.EncoderStatsLen]float32
 		b.c.ColourStats(in, st[:])
 		if err := upload(x, b.encMu.in-model.EncoderStatsLen, st[:]); err != nil {
 			return err
@@ -840,7 +840,11 @@ func (b *Backend) encode(in, mu, logvar []float32) error {
 	if err := download(mu, b.encOut, 0); err != nil {
 		return err
 	}
-	return download(logvar, b.encOut, zd)
+	if err := download(logvar, b.encOut, zd); err != nil {
+		return err
+	}
+	b.c.StatsCode(st[:], mu, logvar)
+	return nil
 }
 
 var _ model.Backend = (*Backend)(nil)
