@@ -250,6 +250,18 @@ func (c Config) ColourStats(img []float32, dst []float32) {
 	}
 }
 
+// StyleModGain multiplies the style modulation's maps (Config.StyleMod):
+// offset = StyleModGain·(W·z + b), with W and b as stored. The maps start
+// at zero and must grow to the size of a trained layer's weights, while
+// Adam moves each weight by about the learning rate per step whatever
+// its gradient: at the generator's 1e-4 they had grown to ~0.004 after
+// 4000 steps of fine-tuning (a random walk), giving offsets of a few
+// hundredths, too small to tint anything. The gain makes each stored
+// weight count 8 times, so the same steps move the offsets 8 times as
+// far (the equalised learning rate of style-based generators, here for
+// zero-started layers only).
+const StyleModGain = 8
+
 // StatsCodeGain scales the colour statistics (RGB in [−1, 1]: means
 // spread by ~0.2 between photos, standard deviations ~0.1) where
 // StatsInCode puts them into the code, to about the spread of a code's

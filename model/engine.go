@@ -78,7 +78,7 @@ type engSpade struct {
 	mean, rstd []float32
 	// sw and sb are the style modulation (Config.StyleMod): weights
 	// [2C][z_dim], mlp_style_gamma's rows then mlp_style_beta's, and
-	// biases [2C]; nil without it.
+	// biases [2C], times StyleModGain; nil without it.
 	sw, sb []float32
 }
 
@@ -251,8 +251,12 @@ func newEngine(c Config, p Params) (*engine, error) {
 				if err != nil {
 					return 0, err
 				}
-				copy(sp.sw[k*C*c.ZDim:], w)
-				copy(sp.sb[k*C:], b)
+				for i, v := range w {
+					sp.sw[k*C*c.ZDim+i] = StyleModGain * v
+				}
+				for i, v := range b {
+					sp.sb[k*C+i] = StyleModGain * v
+				}
 			}
 		}
 		if g := e.scales[scale].g; engUseWinograd(g, 2*C, e.nh, engWinoSpadeBudget) {

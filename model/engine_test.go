@@ -39,9 +39,10 @@ func engineTestModel(t testing.TB, c Config, seed int64) *Model {
 					}
 				}
 			case strings.HasSuffix(k, "mlp_style_gamma.weight"), strings.HasSuffix(k, "mlp_style_beta.weight"):
-				// ZeroWeight starts at zero; a trained modulation does not.
+				// ZeroWeight starts at zero; a trained modulation does not
+				// (offsets of ~±0.1 per unit of z, after the gain).
 				for i := range d {
-					d[i] = float32(rng.Float64()*0.2 - 0.1)
+					d[i] = float32(rng.Float64()*0.2-0.1) / StyleModGain
 				}
 			case strings.HasSuffix(k, ".bias"):
 				for i := range d {

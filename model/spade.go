@@ -53,11 +53,14 @@ func (b *builder) spade(prefix string, x, seg *G.Node) (*G.Node, error) {
 	return ops.Modulate(xhat, gamma, beta)
 }
 
-// styleOffset adds the linear map prefix of the style code to each
-// channel of m ([N, C, h, w]).
+// styleOffset adds StyleModGain times the linear map prefix of the style
+// code to each channel of m ([N, C, h, w]).
 func (b *builder) styleOffset(prefix string, m *G.Node) (*G.Node, error) {
 	off, err := b.linear(prefix, b.styleZ) // [N, C]
 	if err != nil {
+		return nil, err
+	}
+	if off, err = G.Mul(off, G.NewConstant(float32(StyleModGain))); err != nil {
 		return nil, err
 	}
 	return ops.AddChannels(m, off)

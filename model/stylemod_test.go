@@ -64,7 +64,7 @@ func TestStyleModStartsAsNoChange(t *testing.T) {
 				if strings.HasSuffix(k, "mlp_style_beta.weight") {
 					d, _ := g.F32(k)
 					for i := range d {
-						d[i] = float32(rng.Float64()*0.2 - 0.1)
+						d[i] = float32(rng.Float64()*0.2-0.1) / StyleModGain
 					}
 				}
 			}

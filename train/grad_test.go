@@ -81,7 +81,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 				if strings.Contains(k, ".mlp_style_") && strings.HasSuffix(k, ".weight") {
 					d, _ := nets.G.F32(k)
 					for i := range d {
-						d[i] = float32(rng.Float64() - 0.5)
+						d[i] = float32(rng.Float64()-0.5) / model.StyleModGain
 					}
 					styleKey = k
 				}

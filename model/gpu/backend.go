@@ -87,7 +87,8 @@ type spadeW struct {
 	bgb        devBuf // their biases [2C]
 	mean, rstd devBuf // batch-norm running mean and 1/sqrt(var+eps); n = 0 for instance norm
 	// With StyleMod, on the host: the style modulation's weights [2C][z_dim]
-	// (mlp_style_gamma's rows, then mlp_style_beta's) and biases [2C], and
+	// (mlp_style_gamma's rows, then mlp_style_beta's) and biases [2C], times
+	// StyleModGain, and
 	// the batch-norm statistics to fold its offsets with (nil for
 	// instance norm).
 	sw, sb, hmean, hrstd []float32
@@ -259,8 +260,12 @@ func (b *Backend) spade(g model.Params, prefix string, C, scale int) (int, error
 			if err != nil {
 				return 0, err
 			}
-			sp.sw = append(sp.sw, w...)
-			sp.sb = append(sp.sb, bv...)
+			for _, v := range w {
+				sp.sw = append(sp.sw, model.StyleModGain*v)
+			}
+			for _, v := range bv {
+				sp.sb = append(sp.sb, model.StyleModGain*v)
+			}
 		}
 	}
 	b.spades = append(b.spades, sp)

@@ -64,7 +64,7 @@ func randomStyleMod(m *model.Model, seed int64) {
 			continue
 		}
 		for i := range v {
-			v[i] = 0.2*rng.Float32() - 0.1
+			v[i] = (0.2*rng.Float32() - 0.1) / model.StyleModGain
 		}
 	}
 }
