@@ -96,12 +96,16 @@ seg-model:
 # Adam): λ_KLD 0.01 for 3500 steps (seed 3), then with the colour loss at
 # λ 20 for 3500 steps (seed 4), then at λ 60 for 9000 steps with decay over
 # the last 3000 (seed 5). Legs 4 and 5 were stopped at 3500 during longer
-# constant-rate schedules, which `--decay 0` replays. The shipped weights
-# are leg 6's step $(DEFAULT_STEP) (chosen on held-out validation scenes,
-# `eval --seed 1`), stored as float16 with a style prior fitted to the
-# codes of 500 training photos (random styles). About 5 h at 0.4–0.8 s a step on 2
-# cores.
-DEFAULT_STEP := 00009000
+# constant-rate schedules, which `--decay 0` replays. Leg 7 (seed 17),
+# --from leg 6's last step, switches on the style modulation, the encoder's
+# colour statistics and those statistics in the code (their new weights
+# start at zero), with the colour loss at λ 200 in the opponent basis
+# (chroma ×3), 5000 steps with decay over the last 2000. The shipped
+# weights are leg 7's step $(DEFAULT_STEP) (chosen on held-out validation
+# scenes, `eval --seed 1`), stored as float16 with a style prior fitted to
+# the codes of 500 training photos (random styles). About 5 h 45 min at
+# 0.4–0.8 s a step on 2 cores.
+DEFAULT_STEP := 00005000
 default-model: build
 	./$(BIN) train --data synthetic --preset landscape --size 128 --steps 7000 --decay 2500 \
 	  --seed 1 --checkpoint-every 100 --sample-every 250 --out runs/default
@@ -113,10 +117,13 @@ default-model: build
 	  --lambda-colour 20 --steps 3500 --decay 0 --seed 4 --checkpoint-every 500 --sample-every 1000 --keep 1 --out runs/default-colour
 	./$(BIN) train --data synthetic --from runs/default-colour/checkpoints/step-00003500.safetensors --lambda-kld 0.01 \
 	  --lambda-colour 60 --steps 9000 --decay 3000 --seed 5 --checkpoint-every 500 --sample-every 1000 --keep 30 --out runs/default-colour60
-	./$(BIN) train export --f16 --style-prior 500 --checkpoint runs/default-colour60/checkpoints/step-$(DEFAULT_STEP).safetensors \
+	./$(BIN) train --data synthetic --from runs/default-colour60/checkpoints/step-00009000.safetensors --style-mod --encoder-stats \
+	  --stats-in-code --lambda-kld 0.01 --lambda-colour 200 --colour-chroma 3 --steps 5000 --decay 2000 --seed 17 \
+	  --checkpoint-every 500 --sample-every 500 --keep 40 --out runs/default-style
+	./$(BIN) train export --f16 --style-prior 500 --checkpoint runs/default-style/checkpoints/step-$(DEFAULT_STEP).safetensors \
 	  --out assets/models/default.safetensors
 	python3 scripts/summarise_log.py runs/default/log.jsonl --bin 500 > docs/default-model/losses.csv
-	cat runs/default-kld/log.jsonl runs/default-colour/log.jsonl runs/default-colour60/log.jsonl | \
+	cat runs/default-kld/log.jsonl runs/default-colour/log.jsonl runs/default-colour60/log.jsonl runs/default-style/log.jsonl | \
 	  python3 scripts/summarise_log.py --concat - --bin 500 > docs/default-model/losses-finetune.csv
 
 # The generated style presets (assets/styles/gen-*.jpg): one scene in each
