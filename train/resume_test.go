@@ -277,17 +277,7 @@ func TestFromSwitchesNorm(t *testing.T) {
 // statistics on keeps fc_mu's and fc_var's weights for the grid and
 // starts the statistics' columns at zero (the same code at first).
 func TestFromSwitchesEncoderStats(t *testing.T) {
-	src := newMemSource(6, 72, 72, 3)
-	opt := resumeOptions(src)
-	opt.Steps, opt.DecaySteps = 1, 0
-	_, ck, want := firstRun(t, src, opt)
-	on := opt
-	on.From = ck
-	on.Model.EncoderStats = true
-	tr, err := New(t.TempDir(), src, on)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, opt, on, want, tr := switchedRun(t, func(c *model.Config) { c.EncoderStats = true })
 	f := on.Model.EncoderFCIn() - model.EncoderStatsLen
 	for _, k := range []string{"fc_mu.weight", "fc_var.weight"} {
 		got, _ := tr.st.nets.E.F32(k)
@@ -323,6 +313,26 @@ func TestFromSwitchesEncoderStats(t *testing.T) {
 	}
 }
 
+// switchedRun trains a one-step run (options opt) and starts a new run
+// (options on) --from its checkpoint with the model config changed by
+// change: the --from tests' start; want is the checkpoint's state, tr the
+// new run before its first step.
+func switchedRun(t *testing.T, change func(*model.Config)) (src Source, opt, on Options, want *state, tr *Trainer) {
+	t.Helper()
+	src = newMemSource(6, 72, 72, 3)
+	opt = resumeOptions(src)
+	opt.Steps, opt.DecaySteps = 1, 0
+	_, ck, want := firstRun(t, src, opt)
+	on = opt
+	on.From = ck
+	change(&on.Model)
+	tr, err := New(t.TempDir(), src, on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, opt, on, want, tr
+}
+
 // firstRun trains a fresh run to opt.Steps and returns its folder, its
 // last checkpoint and that checkpoint's state: what the --from tests
 // start from.
@@ -343,17 +353,7 @@ func firstRun(t *testing.T, src Source, opt Options) (dir, ck string, st *state)
 // at zero (so the run starts from the same function); one training step
 // moves them, so the generator's gradient reaches them.
 func TestFromSwitchesStyleMod(t *testing.T) {
-	src := newMemSource(6, 72, 72, 3)
-	opt := resumeOptions(src)
-	opt.Steps, opt.DecaySteps = 1, 0
-	_, ck, want := firstRun(t, src, opt)
-	on := opt
-	on.From = ck
-	on.Model.StyleMod = true
-	tr, err := New(t.TempDir(), src, on)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, opt, on, want, tr := switchedRun(t, func(c *model.Config) { c.StyleMod = true })
 	styleKeys := 0
 	for k, v := range tr.st.nets.G {
 		old, ok := want.nets.G[k]
