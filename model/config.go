@@ -262,6 +262,29 @@ func (c Config) ColourStats(img []float32, dst []float32) {
 // zero-started layers only).
 const StyleModGain = 8
 
+// StyleModWeights reads one SPADE layer's style modulation (Config.StyleMod)
+// as the inference engines use it: mlp_style_gamma's then mlp_style_beta's
+// weights [2C][z_dim] and biases [2C], times StyleModGain.
+func StyleModWeights(p Params, prefix string) (w, b []float32, err error) {
+	for _, name := range []string{"mlp_style_gamma", "mlp_style_beta"} {
+		wk, err := p.F32(prefix + "." + name + ".weight")
+		if err != nil {
+			return nil, nil, err
+		}
+		bk, err := p.F32(prefix + "." + name + ".bias")
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, v := range wk {
+			w = append(w, StyleModGain*v)
+		}
+		for _, v := range bk {
+			b = append(b, StyleModGain*v)
+		}
+	}
+	return w, b, nil
+}
+
 // StatsCodeGain scales the colour statistics (RGB in [−1, 1]: means
 // spread by ~0.2 between photos, standard deviations ~0.1) where
 // StatsInCode puts them into the code, to about the spread of a code's
@@ -275,7 +298,8 @@ const StatsCodeLogVar = -6
 
 // StatsCode writes, with StatsInCode, the colour statistics stats (as
 // ColourStats gives them) into the last EncoderStatsLen entries of one
-// code's μ and log-variance; otherwise it does nothing.
+// code's μ and log-variance (logvar may be nil); otherwise it does
+// nothing.
 func (c Config) StatsCode(stats, mu, logvar []float32) {
 	if !c.StatsInCode {
 		return
@@ -284,7 +308,9 @@ func (c Config) StatsCode(stats, mu, logvar []float32) {
 	scale := StatsCodeGain / c.EncoderStatsGain()
 	for i, v := range stats[:EncoderStatsLen] {
 		mu[k+i] = float32(float64(v) * scale)
-		logvar[k+i] = StatsCodeLogVar
+		if logvar != nil {
+			logvar[k+i] = StatsCodeLogVar
+		}
 	}
 }
 

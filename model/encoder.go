@@ -46,9 +46,8 @@ func (net *encoderNet) SetInput(img *tensor.Dense) error {
 	}
 	if net.codeStats != nil {
 		cs, zd := net.codeStatsT.Data().([]float32), net.c.ZDim
-		lv := make([]float32, zd) // StatsCode writes the log-variance too; the graph adds its own
-		for i := 0; i < n; i++ {
-			net.c.StatsCode(st[i*EncoderStatsLen:(i+1)*EncoderStatsLen], cs[i*zd:(i+1)*zd], lv)
+		for i := 0; i < n; i++ { // the graph adds the log-variance itself
+			net.c.StatsCode(st[i*EncoderStatsLen:(i+1)*EncoderStatsLen], cs[i*zd:(i+1)*zd], nil)
 		}
 		if err := G.Let(net.codeStats, net.codeStatsT); err != nil {
 			return err

@@ -241,22 +241,9 @@ func newEngine(c Config, p Params) (*engine, error) {
 			sp.wgb[k] = w
 		}
 		if c.StyleMod {
-			sp.sw, sp.sb = make([]float32, 2*C*c.ZDim), make([]float32, 2*C)
-			for k, name := range []string{"mlp_style_gamma", "mlp_style_beta"} {
-				w, err := f32(prefix + "." + name + ".weight")
-				if err != nil {
-					return 0, err
-				}
-				b, err := f32(prefix + "." + name + ".bias")
-				if err != nil {
-					return 0, err
-				}
-				for i, v := range w {
-					sp.sw[k*C*c.ZDim+i] = StyleModGain * v
-				}
-				for i, v := range b {
-					sp.sb[k*C+i] = StyleModGain * v
-				}
+			var err error
+			if sp.sw, sp.sb, err = StyleModWeights(p, prefix); err != nil {
+				return 0, err
 			}
 		}
 		if g := e.scales[scale].g; engUseWinograd(g, 2*C, e.nh, engWinoSpadeBudget) {

@@ -56,6 +56,7 @@ type Backend struct {
 	// offsets (abz), and every layer's offsets, uploaded at once (soff).
 	abz  []devBuf
 	soff devBuf
+	hoff []float32 // soff's values on the host, reused by every render
 
 	// scratch, sized once for the largest layer
 	x      [2]devBuf
@@ -251,21 +252,8 @@ func (b *Backend) spade(g model.Params, prefix string, C, scale int) (int, error
 		sp.hmean, sp.hrstd = mean, rstd
 	}
 	if c.StyleMod {
-		for _, name := range []string{"mlp_style_gamma", "mlp_style_beta"} {
-			w, err := g.F32(prefix + "." + name + ".weight")
-			if err != nil {
-				return 0, err
-			}
-			bv, err := g.F32(prefix + "." + name + ".bias")
-			if err != nil {
-				return 0, err
-			}
-			for _, v := range w {
-				sp.sw = append(sp.sw, model.StyleModGain*v)
-			}
-			for _, v := range bv {
-				sp.sb = append(sp.sb, model.StyleModGain*v)
-			}
+		if sp.sw, sp.sb, err = model.StyleModWeights(g, prefix); err != nil {
+			return 0, err
 		}
 	}
 	b.spades = append(b.spades, sp)
@@ -432,10 +420,14 @@ func (b *Backend) styled(it *itemState, z []float32) ([]devBuf, error) {
 		return it.ab, nil
 	}
 	zd := b.c.ZDim
-	off := make([]float32, 0, b.soff.n)
+	if len(b.hoff) != b.soff.n {
+		b.hoff = make([]float32, b.soff.n)
+	}
+	at := 0
 	for _, sp := range b.spades {
 		C := sp.C
-		o := make([]float32, 2*C)
+		o := b.hoff[at : at+2*C]
+		at += 2 * C
 		for r := range o {
 			s := float64(sp.sb[r])
 			for k, w := range sp.sw[r*zd : (r+1)*zd] {
@@ -449,12 +441,11 @@ func (b *Backend) styled(it *itemState, z []float32) ([]devBuf, error) {
 				o[C+ch] -= sp.hmean[ch] * o[ch]
 			}
 		}
-		off = append(off, o...)
 	}
-	if err := upload(b.soff, 0, off); err != nil {
+	if err := upload(b.soff, 0, b.hoff); err != nil {
 		return nil, err
 	}
-	at := 0
+	at = 0
 	for i, sp := range b.spades {
 		s := b.scales[sp.scale]
 		hw := s.H * s.W
